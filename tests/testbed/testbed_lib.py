@@ -1,0 +1,313 @@
+"""Python API over the simulated Alation fleet (the CLI `tests/testbed/testbed` wraps it).
+
+Helper API (pure state manipulation, runs as root on the machine hosting the test bed):
+
+    tb = Testbed()                  # default state dir /var/lib/alation-scim-testbed
+    tb.hosts                        # ['alation1', 'alation2', 'alation3'] (Alation hosts)
+    tb.plain_hosts                  # ['plain1'] (SSH + sudo but not Alation hosts)
+    tb.inventory, tb.ca_path        # paths
+    tb.address(host)                # '127.0.10.N'
+    tb.knob(host, expiry_type='naive', hang=True)   # merge knobs; value None = back to default
+    tb.knobs(host)                  # current knobs (defaults merged)
+    tb.reset(host)                  # default knobs, fresh token valid 180 days, counters to 0
+    tb.expire_in(host, days)        # current token expires now+days (negative = expired)
+    tb.clear_token(host)            # no token configured yet
+    tb.seed_token(host, days=180)   # new token (not counted as a rotation)
+    tb.current_token(host)          # raw token value or None: tests only, never print it
+    tb.token_fingerprint(host)      # 'sha256:<12 hex>' or None
+    tb.expires_at(host)             # aware UTC datetime or None
+    tb.rotations(host)              # calls of set_scim_bearer_token() since the last reset
+    tb.launches(host)               # alation_django_shell launches since the last reset
+    tb.scim_get(host, token, path='Users')  # HTTP status over HTTPS, CA verified
+
+Token storage is the host's own Django SQLite DB (the system under simulation): table
+rosemeta_scimbearertoken (one row at most) and rosemeta_scimbearertokenrotation (history,
+token only as sha256).
+"""
+
+import datetime
+import hashlib
+import http.client
+import json
+import os
+import secrets
+import sqlite3
+import ssl
+
+STATE_DIR = os.environ.get("ALATION_SCIM_TESTBED_STATE", "/var/lib/alation-scim-testbed")
+ALATION_VERSION = "2023.3.2.1"
+
+# What every knob means is documented in tests/testbed/README.md; defaults = a healthy 2023.3 host.
+DEFAULT_KNOBS = {
+    "expiry_type": "aware",  # aware | naive | date | iso
+    "set_returns_token": True,
+    "shell_noise": False,
+    "interactive_console": False,
+    "startup_delay": 0,
+    "functions_missing": False,
+    "db_error": False,
+    "hang": False,
+    "old_exec": False,
+    "garbage": False,
+    "token_months": 6,  # lifetime set_scim_bearer_token() gives (2023.3.2+: 1..6)
+}
+KNOB_CHOICES = {"expiry_type": ("aware", "naive", "date", "iso")}
+
+TOKEN_TABLE = "rosemeta_scimbearertoken"
+HISTORY_TABLE = "rosemeta_scimbearertokenrotation"
+VIA_DJANGO = "set_scim_bearer_token"
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def db_datetime(dt):
+    """Django's SQLite text form for a DateTimeField with USE_TZ=True (naive UTC)."""
+    return dt.astimezone(datetime.timezone.utc).replace(tzinfo=None).isoformat(" ")
+
+
+def parse_db_datetime(text):
+    if text is None:
+        return None
+    dt = datetime.datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=datetime.timezone.utc)
+    return dt
+
+
+def new_token_value():
+    return secrets.token_hex(24)
+
+
+def fingerprint(token):
+    if token is None:
+        return None
+    return "sha256:" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
+
+
+def coerce_knob(name, value):
+    """Turn CLI strings / Python values into the knob's type; raise ValueError if invalid."""
+    if name not in DEFAULT_KNOBS:
+        raise ValueError("unknown knob %r (known: %s)" % (name, ", ".join(sorted(DEFAULT_KNOBS))))
+    default = DEFAULT_KNOBS[name]
+    if value is None:
+        return default
+    if isinstance(default, bool):
+        if isinstance(value, str):
+            low = value.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("knob %s wants true/false, got %r" % (name, value))
+        return bool(value)
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        num = float(value)
+        return int(num) if num == int(num) else num
+    if name in KNOB_CHOICES and value not in KNOB_CHOICES[name]:
+        raise ValueError("knob %s must be one of %s" % (name, "|".join(KNOB_CHOICES[name])))
+    return value
+
+
+class Testbed:
+    """State of the test bed as seen from the machine that hosts it (root namespace)."""
+
+    def __init__(self, state_dir=STATE_DIR):
+        self.state_dir = state_dir
+        self.hosts_dir = os.path.join(state_dir, "hosts")
+        self.ca_path = os.path.join(state_dir, "ca", "ca.pem")
+        self.inventory = os.path.join(state_dir, "inventory.yml")
+        self.ssh_key = os.path.join(state_dir, "ssh", "deploy_ed25519")
+        self.known_hosts = os.path.join(state_dir, "ssh", "known_hosts")
+        self.fleet_file = os.path.join(state_dir, "fleet.json")
+
+    # ---- fleet layout -------------------------------------------------
+    def fleet(self):
+        """{'alation': [...], 'plain': [...], 'entra': {...}} as written by `up`."""
+        try:
+            with open(self.fleet_file) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return {"alation": [], "plain": [], "entra": None}
+
+    @property
+    def hosts(self):
+        return list(self.fleet()["alation"])
+
+    @property
+    def plain_hosts(self):
+        return list(self.fleet()["plain"])
+
+    @property
+    def entra(self):
+        """Entra simulator settings written by `up` (see inventory), or None."""
+        return self.fleet().get("entra")
+
+    @staticmethod
+    def address(host):
+        if host.startswith("alation"):
+            return "127.0.10.%d" % int(host[len("alation"):])
+        if host.startswith("plain"):
+            return "127.0.11.%d" % int(host[len("plain"):])
+        raise ValueError("not a test bed host name: %r" % host)
+
+    def scim_base_url(self, host):
+        return "https://%s:8443/scim/v2/" % self.address(host)
+
+    def host_dir(self, host):
+        return os.path.join(self.hosts_dir, host)
+
+    def site_dir(self, host):
+        return os.path.join(self.host_dir(host), "site")
+
+    def _check_alation(self, host):
+        if not os.path.isdir(self.site_dir(host)):
+            raise ValueError("%s is not an Alation host of this test bed" % host)
+
+    # ---- knobs ----------------------------------------------------------
+    def knobs_path(self, host):
+        return os.path.join(self.site_dir(host), "knobs.json")
+
+    def knobs(self, host):
+        self._check_alation(host)
+        merged = dict(DEFAULT_KNOBS)
+        try:
+            with open(self.knobs_path(host)) as f:
+                merged.update(json.load(f))
+        except FileNotFoundError:
+            pass
+        return merged
+
+    def knob(self, host, **knobs):
+        self._check_alation(host)
+        try:
+            with open(self.knobs_path(host)) as f:
+                current = json.load(f)
+        except FileNotFoundError:
+            current = {}
+        for name, value in knobs.items():
+            value = coerce_knob(name, value)
+            if value == DEFAULT_KNOBS[name]:
+                current.pop(name, None)
+            else:
+                current[name] = value
+        self._write_json(self.knobs_path(host), current)
+        return self.knobs(host)
+
+    @staticmethod
+    def _write_json(path, data):
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)  # readers never see a half-written file
+
+    # ---- token state (the host's own DB) --------------------------------
+    def _db(self, host):
+        self._check_alation(host)
+        conn = sqlite3.connect(os.path.join(self.site_dir(host), "db.sqlite3"), timeout=30)
+        return conn
+
+    def current_token(self, host):
+        with self._db(host) as conn:
+            row = conn.execute("SELECT value FROM %s ORDER BY id DESC LIMIT 1" % TOKEN_TABLE).fetchone()
+        return row[0] if row else None
+
+    def token_fingerprint(self, host):
+        return fingerprint(self.current_token(host))
+
+    def expires_at(self, host):
+        with self._db(host) as conn:
+            row = conn.execute("SELECT expires_at FROM %s ORDER BY id DESC LIMIT 1" % TOKEN_TABLE).fetchone()
+        return parse_db_datetime(row[0]) if row else None
+
+    def clear_token(self, host):
+        conn = self._db(host)
+        with conn:
+            conn.execute("DELETE FROM %s" % TOKEN_TABLE)
+        conn.close()
+
+    def seed_token(self, host, days=180):
+        """A new token valid `days` days, put there by the test bed (not a rotation)."""
+        now = utcnow()
+        token = new_token_value()
+        conn = self._db(host)
+        with conn:
+            conn.execute("DELETE FROM %s" % TOKEN_TABLE)
+            conn.execute(
+                "INSERT INTO %s (value, created_at, expires_at) VALUES (?, ?, ?)" % TOKEN_TABLE,
+                (token, db_datetime(now), db_datetime(now + datetime.timedelta(days=days))),
+            )
+        conn.close()
+        return fingerprint(token)
+
+    def expire_in(self, host, days):
+        """Move the current token's expiry to now + days (float; negative = already expired)."""
+        conn = self._db(host)
+        with conn:
+            cur = conn.execute(
+                "UPDATE %s SET expires_at = ?" % TOKEN_TABLE,
+                (db_datetime(utcnow() + datetime.timedelta(days=days)),),
+            )
+            if cur.rowcount == 0:
+                raise ValueError("%s has no token: seed_token() first" % host)
+        conn.close()
+
+    def rotations(self, host):
+        with self._db(host) as conn:
+            row = conn.execute("SELECT COUNT(*) FROM %s WHERE via = ?" % HISTORY_TABLE, (VIA_DJANGO,)).fetchone()
+        return row[0]
+
+    def launches_path(self, host):
+        return os.path.join(self.site_dir(host), "launches.log")
+
+    def launches(self, host):
+        self._check_alation(host)
+        try:
+            with open(self.launches_path(host)) as f:
+                return sum(1 for line in f if line.strip())
+        except FileNotFoundError:
+            return 0
+
+    def reset(self, host):
+        """Back to a healthy host: default knobs, fresh 180-day token, counters at 0."""
+        self._check_alation(host)
+        self._write_json(self.knobs_path(host), {})
+        conn = self._db(host)
+        with conn:
+            conn.execute("DELETE FROM %s" % HISTORY_TABLE)
+        conn.close()
+        self.seed_token(host, days=180)
+        # Truncate rather than delete: the file belongs to user alation inside the chroot.
+        if os.path.exists(self.launches_path(host)):
+            open(self.launches_path(host), "w").close()
+
+    # ---- SCIM endpoint ---------------------------------------------------
+    def ssl_context(self):
+        return ssl.create_default_context(cafile=self.ca_path)
+
+    def scim_request(self, host, token, path="Users", method="GET", body=None, timeout=10):
+        """(status, parsed JSON body or None) of one SCIM call with `Authorization: Bearer token`."""
+        conn = http.client.HTTPSConnection(self.address(host), 8443, context=self.ssl_context(), timeout=timeout)
+        headers = {"Accept": "application/scim+json"}
+        if token is not None:
+            headers["Authorization"] = "Bearer " + token
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/scim+json"
+        try:
+            conn.request(method, "/scim/v2/" + path.lstrip("/"), body=data, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+        finally:
+            conn.close()
+        try:
+            parsed = json.loads(raw.decode("utf-8")) if raw else None
+        except ValueError:
+            parsed = None
+        return resp.status, parsed
+
+    def scim_get(self, host, token, path="Users"):
+        return self.scim_request(host, token, path)[0]
