@@ -1,0 +1,96 @@
+# Shared by scripts/demo.sh and scripts/test.sh: one place that knows how this project is set up.
+# shellcheck shell=bash
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="${ALATION_SCIM_VENV:-$REPO_ROOT/.venv}"
+# The oldest ansible-core we claim (meta/runtime.yml) gets its own venv, used for sanity checks
+# of code that must still run on Python 2.7 / 3.6 Alation hosts.
+VENV_OLDEST="${ALATION_SCIM_VENV_OLDEST:-$REPO_ROOT/.venv-ansible-2.16}"
+TESTBED="$REPO_ROOT/tests/testbed/testbed"
+TESTBED_STATE=/var/lib/alation-scim-testbed
+REPORT_DIR="${ALATION_SCIM_REPORT_DIR:-$REPO_ROOT/reports}"
+# Interpreters from pyenv, exposed under their plain names so ansible-test can find them
+# (pyenv's own shims refuse versions that are not selected).
+PYTHONS_DIR="$REPO_ROOT/build/pythons"
+
+log() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+require_root() {
+  [ "$(id -u)" = 0 ] || die "the test bed creates users, namespaces and sshd instances: run this as root"
+}
+
+# Python 3.10-3.12 for the controller venvs (ansible-core 2.16 accepts no newer one).
+controller_python() {
+  local candidate
+  for candidate in python3.11 python3.12 python3.10 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; assert (3, 10) <= sys.version_info[:2] <= (3, 12)' 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  die "no Python 3.10-3.12 found for the Ansible controller"
+}
+
+ensure_venv() {
+  local stamp="$VENV/.requirements.sha"
+  local want
+  want="$(cat "$REPO_ROOT/tests/requirements.txt" | sha256sum | cut -d' ' -f1)"
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "Creating the controller venv at $VENV"
+    "$(controller_python)" -m venv "$VENV"
+  fi
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "Installing Python requirements (tests/requirements.txt)"
+    "$VENV/bin/pip" install --disable-pip-version-check -q -r "$REPO_ROOT/tests/requirements.txt"
+    echo "$want" > "$stamp"
+  fi
+  export PATH="$VENV/bin:$PATH"
+}
+
+ensure_testbed() {
+  require_root
+  log "Installing and starting the test bed (simulated Alation hosts + Entra ID simulator)"
+  "$VENV/bin/python" "$TESTBED" install
+  "$VENV/bin/python" "$TESTBED" up --controller-python "$VENV/bin/python" "$@"
+}
+
+# ansible-test downloads a pip bootstrap script from a host that is not reachable here: give it
+# the offline stand-in for every pip version it may ask for.
+ensure_ansible_test_bootstrap() {
+  local python="$1" version
+  version="$("$python" -c 'import re, ansible_test._internal.python_requirements as r; print(re.search(r"pip=.([0-9.]+).", open(r.__file__).read()).group(1))')"
+  mkdir -p "$HOME/.ansible/test/cache"
+  cp "$REPO_ROOT/scripts/lib/get_pip_offline.py" "$HOME/.ansible/test/cache/get_pip_${version//./_}.py"
+}
+
+ensure_python_links() {
+  local dir bin
+  mkdir -p "$PYTHONS_DIR"
+  for dir in /root/.pyenv/versions/*/bin; do
+    [ -d "$dir" ] || continue
+    for bin in "$dir"/python[23].[0-9]*; do
+      case "$bin" in *-config|*m|*.py) continue ;; esac
+      [ -x "$bin" ] && ln -sf "$bin" "$PYTHONS_DIR/$(basename "$bin")"
+    done
+  done
+  export PATH="$PYTHONS_DIR:$PATH"
+}
+
+# ansible-test wants the collection at .../ansible_collections/<namespace>/<name>; copy what git
+# tracks (plus new, not ignored files) there so the checkout's own path does not matter.
+stage_collection() {
+  local dest="$REPO_ROOT/build/collections/ansible_collections/alation/scim"
+  rm -rf "$dest" && mkdir -p "$dest"
+  (cd "$REPO_ROOT" && git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
+     [ -e "$f" ] && printf '%s\0' "$f"; done | tar --null -T - -cf -) | (cd "$dest" && tar -xf -)
+  (cd "$dest" && git init -q && git add -A)
+  echo "$dest"
+}
+
+# Make `alation.scim` resolve to this checkout without installing it (for the demo).
+collection_link() {
+  local dir="$REPO_ROOT/build/dev-collections"
+  mkdir -p "$dir/ansible_collections/alation"
+  ln -sfn "$REPO_ROOT" "$dir/ansible_collections/alation/scim"
+  echo "$dir"
+}
