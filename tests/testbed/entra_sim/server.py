@@ -1,0 +1,818 @@
+#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Microsoft Entra ID simulator for the alation.scim test bed.
+
+Plays the Entra token endpoint and the Microsoft Graph v1.0 synchronization paths that
+alation.scim uses, with the status codes, error bodies and quirks described in
+shared/reference/idp-apis.md, plus a provisioning engine that really calls the simulated
+Alation SCIM endpoints with the stored credentials.  Admin API under /_sim/ (no auth; the
+server only ever listens on loopback).
+
+Decisions where the real behaviour is unconfirmed (documented in README.md):
+- GET .../synchronization/secrets masks every value, BaseAddress included, by default
+  (`mask_base_address: true`); POST /_sim/config {"mask_base_address": false} shows it.
+- PUT .../synchronization/secrets replaces the whole stored set.
+- A quarantined job runs only when a cycle is requested through /_sim/cycle (standing in
+  for Entra's slowed-down quarantine retries); a successful cycle leaves quarantine.
+"""
+
+import argparse
+import base64
+import datetime
+import hashlib
+import http.server
+import json
+import os
+import re
+import secrets as _secrets
+import socket
+import ssl
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+SYNC_PERMISSIONS = ("Synchronization.ReadWrite.All", "Application.ReadWrite.OwnedBy",
+                    "Application.ReadWrite.All")
+SP_READ_PERMISSIONS = SYNC_PERMISSIONS + ("Application.Read.All", "Directory.Read.All")
+# Keys Entra accepts in synchronization secrets (case-sensitive; anything else -> 500).
+KNOWN_SECRET_KEYS = ("BaseAddress", "SecretToken", "ClientIdentifier", "ClientSecret",
+                     "SyncNotificationSettings", "SyncAll", "Domain", "UserName",
+                     "Password", "Server", "TenantUrl", "AppKey")
+RESET_SCOPES = ("Watermark", "Escrows", "QuarantineState", "Full", "ForceDeletes",
+                "ConnectorDataStore", "None")
+FAULT_MODES = ("none", "down", "slow", "throttle", "wrong_permissions",
+               "replication_delay", "flapping")
+MAX_LOG = 2000
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def iso(ts=None):
+    return (ts or utcnow()).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def b64url_decode(text):
+    text += "=" * (-len(text) % 4)
+    return base64.urlsafe_b64decode(text.encode("ascii"))
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class SimError(Exception):
+    """An HTTP error answer: status, JSON body, extra headers."""
+
+    def __init__(self, status, body, headers=None):
+        Exception.__init__(self, status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+def graph_error(status, code, message, client_request_id=None, headers=None):
+    return SimError(status, {"error": {
+        "code": code,
+        "message": message,
+        "innerError": {
+            "date": utcnow().strftime("%Y-%m-%dT%H:%M:%S"),
+            "request-id": str(uuid.uuid4()),
+            "client-request-id": client_request_id or str(uuid.uuid4()),
+        }}}, headers)
+
+
+def aad_error(status, error, code, description):
+    trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
+    return SimError(status, {
+        "error": error,
+        "error_description": "AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s" % (
+            code, description, trace, corr, utcnow().strftime("%Y-%m-%d %H:%M:%SZ")),
+        "error_codes": [code],
+        "timestamp": utcnow().strftime("%Y-%m-%d %H:%M:%SZ"),
+        "trace_id": trace,
+        "correlation_id": corr,
+        "error_uri": "https://login.microsoftonline.com/error?code=%d" % code,
+    })
+
+
+class Sim(object):
+    """All simulator state, guarded by one lock."""
+
+    def __init__(self, config_path, ca_path=None):
+        self.config_path = config_path
+        self.ca_path = ca_path
+        self.lock = threading.RLock()
+        self.reset()
+
+    # ---- state -------------------------------------------------------------------------
+    def load_config(self):
+        with open(self.config_path) as f:
+            return json.load(f)
+
+    def reset(self):
+        with self.lock:
+            cfg = self.load_config()
+            self.settings = {"cycle_interval": 0, "mask_base_address": True, "token_lifetime": 3599}
+            self.tenants = cfg.get("tenants", {})
+            for key in ("cycle_interval", "mask_base_address", "token_lifetime"):
+                if key in cfg:
+                    self.settings[key] = cfg[key]
+            self.sps = {}
+            for sp_id, sp in cfg.get("service_principals", {}).items():
+                jobs = {}
+                for job in sp.get("jobs", []):
+                    jobs[job["id"]] = self.new_job(job)
+                self.sps[sp_id] = {
+                    "tenant": sp["tenant"],
+                    "display_name": sp.get("display_name", sp_id),
+                    "app_id": sp.get("app_id", str(uuid.uuid5(uuid.NAMESPACE_URL, sp_id))),
+                    "secrets": [dict(s) for s in sp.get("secrets", [])],
+                    "jobs": jobs,
+                    "cycles": [],
+                    "group": None,
+                }
+            self.tokens = {}
+            self.fault = {"mode": "none"}
+            self.requests = []
+            self.run_id = _secrets.token_hex(3)
+
+    @staticmethod
+    def new_job(spec):
+        code = spec.get("status", "Active")
+        sched = {"Active": "Active", "Quarantine": "Active", "Paused": "Paused"}.get(code, "Disabled")
+        job = {
+            "id": spec["id"],
+            "templateId": spec.get("templateId", "scim"),
+            "schedule": {"expiration": None, "interval": "PT40M", "state": sched},
+            "status": {
+                "code": code,
+                "countSuccessiveCompleteFailures": 0,
+                "escrowsPruned": False,
+                "lastExecution": None,
+                "lastSuccessfulExecution": None,
+                "lastSuccessfulExecutionWithExports": None,
+                "quarantine": None,
+                "steadyStateFirstAchievedTime": "0001-01-01T00:00:00Z",
+                "steadyStateLastAchievedTime": "0001-01-01T00:00:00Z",
+                "troubleshootingUrl": None,
+            },
+            "synchronizationJobSettings": [],
+        }
+        if code == "Quarantine":
+            Sim.quarantine(job, spec.get("quarantine_reason", "EncounteredQuarantineException"),
+                           "Configured quarantined by the test bed")
+        return job
+
+    @staticmethod
+    def quarantine(job, reason, detail):
+        now = iso()
+        q = job["status"].get("quarantine") or {"seriesBegan": now, "seriesCount": 0}
+        q.update({
+            "currentBegan": now,
+            "nextAttempt": iso(utcnow() + datetime.timedelta(days=1)),
+            "reason": reason,
+            "seriesCount": q.get("seriesCount", 0) + 1,
+            "error": {"code": "SystemForCrossDomainIdentityManagementCredentialValidationUnavailable",
+                      "message": detail, "tenantActionable": True},
+        })
+        job["status"]["quarantine"] = q
+        job["status"]["code"] = "Quarantine"
+
+    @staticmethod
+    def unquarantine(job):
+        job["status"]["quarantine"] = None
+        if job["status"]["code"] == "Quarantine":
+            job["status"]["code"] = "Active" if job["schedule"]["state"] == "Active" else "Paused"
+
+    def log_request(self, method, path, status, client_request_id=None):
+        with self.lock:
+            self.requests.append({"time": iso(), "epoch": time.time(), "method": method,
+                                  "path": path, "status": status,
+                                  "client_request_id": client_request_id})
+            del self.requests[:-MAX_LOG]
+
+    # ---- faults ------------------------------------------------------------------------
+    def set_fault(self, spec):
+        mode = spec.get("mode", "none")
+        if mode not in FAULT_MODES:
+            raise SimError(400, {"error": "unknown fault mode %r, one of %s" % (mode, FAULT_MODES)})
+        fault = {"mode": mode, "remaining": spec.get("count"), "delay": float(spec.get("delay", 2)),
+                 "retry_after": spec.get("retry_after"), "status": int(spec.get("status", 403)),
+                 "seen": 0}
+        with self.lock:
+            self.fault = fault
+        return self.public_fault()
+
+    def public_fault(self):
+        return dict(self.fault)
+
+    def take_fault(self, kinds):
+        """Consume one occurrence of the active fault if it is of one of `kinds`."""
+        with self.lock:
+            f = self.fault
+            if f["mode"] not in kinds:
+                return None
+            f["seen"] += 1
+            if f["mode"] == "flapping" and f["seen"] % 2 == 0:
+                # flapping: every other request goes through; those count too
+                if f["remaining"] is not None:
+                    f["remaining"] -= 1
+                    if f["remaining"] <= 0:
+                        self.fault = {"mode": "none"}
+                return None
+            if f["remaining"] is not None:
+                if f["remaining"] <= 0:
+                    self.fault = {"mode": "none"}
+                    return None
+                f["remaining"] -= 1
+                if f["remaining"] <= 0:
+                    self.fault = {"mode": "none"}
+            return dict(f)
+
+    # ---- token endpoint ----------------------------------------------------------------
+    def issue_token(self, tenant_id, form, base_url):
+        def one(name):
+            return (form.get(name) or [None])[0]
+
+        tenant = self.tenants.get(tenant_id)
+        if tenant is None:
+            raise aad_error(400, "invalid_request", 90002,
+                            "Tenant '%s' not found. Check to make sure you have the correct tenant ID "
+                            "and are signing into the correct cloud." % tenant_id)
+        if one("grant_type") != "client_credentials":
+            raise aad_error(400, "unsupported_grant_type", 70003,
+                            "The app requested an unsupported grant type '%s'." % one("grant_type"))
+        client_id = one("client_id")
+        app = tenant.get("apps", {}).get(client_id or "")
+        if app is None:
+            raise aad_error(400, "unauthorized_client", 700016,
+                            "Application with identifier '%s' was not found in the directory '%s'. "
+                            "This can happen if the application has not been installed by the "
+                            "administrator of the tenant." % (client_id, tenant_id))
+        if one("scope") != GRAPH_SCOPE:
+            raise aad_error(400, "invalid_scope", 70011,
+                            "The provided request must include a 'scope' input parameter. The provided "
+                            "value for the input parameter 'scope' is not valid.")
+        if one("client_assertion") is not None:
+            if one("client_assertion_type") != JWT_BEARER:
+                raise aad_error(400, "invalid_request", 700025,
+                                "Client assertion type '%s' is not supported." % one("client_assertion_type"))
+            self.check_assertion(one("client_assertion"), client_id, tenant_id, app, base_url)
+        elif one("client_secret") is not None:
+            if not app.get("secret") or not _secrets.compare_digest(one("client_secret"), app["secret"]):
+                raise aad_error(401, "invalid_client", 7000215,
+                                "Invalid client secret provided. Ensure the secret being sent in the "
+                                "request is the client secret value, not the client secret ID, for a "
+                                "secret added to app '%s'." % client_id)
+        else:
+            raise aad_error(401, "invalid_client", 7000218,
+                            "The request body must contain the following parameter: 'client_assertion' "
+                            "or 'client_secret'.")
+        token = _secrets.token_urlsafe(32)
+        lifetime = int(self.settings["token_lifetime"])
+        with self.lock:
+            self.tokens[token] = {"tenant": tenant_id, "client_id": client_id,
+                                  "expires": time.time() + lifetime}
+        return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
+                "access_token": token}
+
+    def check_assertion(self, assertion, client_id, tenant_id, app, base_url):
+        from cryptography import x509
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        def bad(code, text):
+            return aad_error(401, "invalid_client", code, text)
+
+        try:
+            head_b64, body_b64, sig_b64 = assertion.split(".")
+            header = json.loads(b64url_decode(head_b64))
+            claims = json.loads(b64url_decode(body_b64))
+            signature = b64url_decode(sig_b64)
+        except Exception:
+            raise aad_error(400, "invalid_request", 50027,
+                            "JWT token is invalid or malformed.")
+        if header.get("alg") != "RS256":
+            raise bad(5002738, "Invalid JWT token. '%s' is not a supported signature algorithm."
+                      % header.get("alg"))
+        certs = []
+        for pem in app.get("certificates", []):
+            cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
+            der = cert.public_bytes(__import__("cryptography.hazmat.primitives.serialization",
+                                               fromlist=["Encoding"]).Encoding.DER)
+            certs.append((cert, b64url(hashlib.sha256(der).digest()), b64url(hashlib.sha1(der).digest())))
+        match = [c for c, s256, s1 in certs
+                 if header.get("x5t#S256") == s256 or header.get("x5t") == s1]
+        if not match:
+            raise bad(700027, "Client assertion failed signature validation. Key was not found. "
+                      "Thumbprint of key used by client: '%s'. Please visit the Azure Portal, Graph "
+                      "Explorer or directly use MS Graph to see configured keys for app Id '%s'."
+                      % (header.get("x5t#S256") or header.get("x5t"), client_id))
+        try:
+            match[0].public_key().verify(signature, ("%s.%s" % (head_b64, body_b64)).encode("ascii"),
+                                         padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            raise bad(700027, "Client assertion contains an invalid signature.")
+        now = time.time()
+        if not (claims.get("nbf", 0) - 300 <= now <= claims.get("exp", 0) + 300):
+            raise bad(700024, "Client assertion is not within its valid time range.")
+        if claims.get("iss") != client_id or claims.get("sub") != client_id:
+            raise bad(700023, "Client assertion audience claim or issuer/subject does not match.")
+        accepted = {"%s/%s/oauth2/v2.0/token" % (base_url, tenant_id),
+                    "https://login.microsoftonline.com/%s/oauth2/v2.0/token" % tenant_id}
+        if claims.get("aud") not in accepted:
+            raise bad(700021, "Client assertion audience claim does not match Realm issuer. "
+                      "Review the documentation at https://aka.ms/certCredentials.")
+
+    # ---- Graph -------------------------------------------------------------------------
+    def authenticate(self, header, crid):
+        if not header or not header.startswith("Bearer "):
+            raise graph_error(401, "InvalidAuthenticationToken", "Access token is empty.", crid)
+        with self.lock:
+            tok = self.tokens.get(header[len("Bearer "):])
+        if tok is None:
+            raise graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.", crid)
+        if tok["expires"] < time.time():
+            raise graph_error(401, "InvalidAuthenticationToken",
+                              "Lifetime validation failed, the token is expired.", crid)
+        return tok
+
+    def permissions(self, tok):
+        app = self.tenants.get(tok["tenant"], {}).get("apps", {}).get(tok["client_id"], {})
+        return app.get("permissions", ["Synchronization.ReadWrite.All"])
+
+    def find_sp(self, sp_id, tok, crid):
+        sp = self.sps.get(sp_id)
+        if sp is None or sp["tenant"] != tok["tenant"]:
+            raise graph_error(404, "Request_ResourceNotFound",
+                              "Resource '%s' does not exist or one of its queried reference-property "
+                              "objects are not present." % sp_id, crid)
+        return sp
+
+    def graph(self, method, path, body, auth, crid):
+        tok = self.authenticate(auth, crid)
+        m = re.match(r"^/v1\.0/servicePrincipals/([^/?]+)(/synchronization(/.*)?)?$", path)
+        if not m:
+            raise graph_error(400, "BadRequest", "Resource not found for the segment '%s'." % path, crid)
+        sp_id, sync, rest = m.group(1), m.group(2), m.group(3) or ""
+        if sync:
+            fault = self.take_fault(("wrong_permissions",))
+            perms = self.permissions(tok)
+            if fault or not any(p in perms for p in SYNC_PERMISSIONS):
+                # The quirk: a missing permission answers 401 here, not 403.
+                raise graph_error(401, "Unauthorized",
+                                  "Insufficient privileges to complete the operation.", crid)
+        fault = self.take_fault(("replication_delay",))
+        if fault:
+            if fault["status"] == 404:
+                raise graph_error(404, "Request_ResourceNotFound",
+                                  "Resource '%s' does not exist or one of its queried reference-property "
+                                  "objects are not present." % sp_id, crid)
+            if fault["status"] == 409:
+                raise graph_error(409, "Conflict", "The object was modified concurrently; retry.", crid)
+            raise graph_error(403, "Authorization_RequestDenied",
+                              "Insufficient privileges to complete the operation.", crid)
+        with self.lock:
+            sp = self.find_sp(sp_id, tok, crid)
+            if not sync:
+                if method != "GET":
+                    raise graph_error(405, "Request_BadRequest", "Method not allowed.", crid)
+                if not any(p in self.permissions(tok) for p in SP_READ_PERMISSIONS):
+                    raise graph_error(403, "Authorization_RequestDenied",
+                                      "Insufficient privileges to complete the operation.", crid)
+                return 200, {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity",
+                             "id": sp_id, "appId": sp["app_id"], "displayName": sp["display_name"]}
+            if rest == "/secrets":
+                return self.secrets(sp, method, body, crid)
+            if rest == "/jobs" and method == "GET":
+                return 200, {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals('%s')/synchronization/jobs" % sp_id,
+                             "value": list(sp["jobs"].values())}
+            jm = re.match(r"^/jobs/([^/]+)(/[A-Za-z]+)?$", rest)
+            if not jm:
+                raise graph_error(400, "BadRequest", "Resource not found for the segment '%s'." % rest, crid)
+            job = sp["jobs"].get(jm.group(1))
+            if job is None:
+                raise graph_error(404, "Request_ResourceNotFound",
+                                  "The synchronization job '%s' was not found on service principal '%s'."
+                                  % (jm.group(1), sp_id), crid)
+            action = (jm.group(2) or "")[1:]
+            if action == "" and method == "GET":
+                return 200, job
+            if method != "POST":
+                raise graph_error(405, "Request_BadRequest", "Method not allowed.", crid)
+            if action == "pause":
+                job["schedule"]["state"] = "Paused"
+                if job["status"]["code"] != "Quarantine":
+                    job["status"]["code"] = "Paused"
+                return 204, None
+            if action == "start":
+                if not self.secret_map(sp).get("SecretToken"):
+                    raise graph_error(400, "BadRequest", "Credentials are not configured for this job.", crid)
+                job["schedule"]["state"] = "Active"
+                if job["status"]["code"] != "Quarantine":
+                    job["status"]["code"] = "Active"
+                return 204, None
+            if action == "restart":
+                scope = ((body or {}).get("criteria") or {}).get("resetScope") or ""
+                parts = [p.strip() for p in scope.split(",") if p.strip()]
+                unknown = [p for p in parts if p not in RESET_SCOPES]
+                if unknown:
+                    raise graph_error(400, "BadRequest", "Requested value '%s' was not found." % unknown[0], crid)
+                if "QuarantineState" in parts:
+                    job["status"]["quarantine"] = None
+                if job["status"]["quarantine"] is None:
+                    job["schedule"]["state"] = "Active"
+                    job["status"]["code"] = "Active"
+                return 204, None
+            if action != "validateCredentials":
+                raise graph_error(400, "BadRequest", "Resource not found for the segment '%s'." % action, crid)
+            saved = self.secret_map(sp)
+        # validateCredentials calls the application: outside the lock, it may take seconds.
+        return self.validate(saved, body or {}, crid)
+
+    @staticmethod
+    def secret_map(sp):
+        return dict((s["key"], s["value"]) for s in sp["secrets"])
+
+    def secrets(self, sp, method, body, crid):
+        if method == "GET":
+            out = []
+            for s in sp["secrets"]:
+                shown = s["key"] == "BaseAddress" and not self.settings["mask_base_address"]
+                out.append({"key": s["key"], "value": s["value"] if shown else "*"})
+            return 200, {"value": out}
+        if method != "PUT":
+            raise graph_error(405, "Request_BadRequest", "Method not allowed.", crid)
+        items = (body or {}).get("value")
+        if not isinstance(items, list) or not all(isinstance(i, dict) and "key" in i for i in items):
+            raise graph_error(400, "BadRequest", "Invalid request body: expected {\"value\": [{\"key\", \"value\"}]}.", crid)
+        for i in items:
+            if i["key"] not in KNOWN_SECRET_KEYS:
+                # Entra answers an unknown (e.g. wrongly cased) key with a 500.
+                raise graph_error(500, "InternalServerError",
+                                  "An internal server error occurred. Please retry the request later.", crid)
+        sp["secrets"] = [{"key": i["key"], "value": i.get("value", "")} for i in items]
+        sp["secrets_saved_at"] = iso()
+        return 204, None
+
+    def validate(self, saved, body, crid):
+        if body.get("useSavedCredentials"):
+            creds = saved
+        else:
+            creds = dict((c.get("key"), c.get("value")) for c in body.get("credentials") or [])
+        base, token = creds.get("BaseAddress"), creds.get("SecretToken")
+        if not base or not token:
+            raise graph_error(400, "BadRequest",
+                              "Both BaseAddress and SecretToken are required to validate credentials.", crid)
+        status, detail = self.scim_call(base, token, "GET", "Users?startIndex=1&count=1")
+        if status == 200:
+            return 204, None
+        raise graph_error(400, "CredentialValidationUnavailable",
+                          "You appear to have entered invalid credentials. Please confirm you are using "
+                          "the correct information for an administrative account. Error code: "
+                          "SystemForCrossDomainIdentityManagementCredentialValidationUnavailable Details: "
+                          "We received this unexpected response from your application: %s" % detail, crid)
+
+    # ---- calling the application's SCIM endpoint ---------------------------------------
+    def scim_call(self, base, token, method, rel, body=None):
+        """Call <base><rel>; returns (status or None, short description without the token)."""
+        url = base + ("" if base.endswith("/") else "/") + rel
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "https":
+            return None, "BaseAddress must be an https:// URL, got scheme '%s'." % parts.scheme
+        # The test bed never sends traffic off this machine.
+        if not (parts.hostname or "").startswith("127.") and parts.hostname != "localhost":
+            return None, "the simulator only calls loopback addresses, not '%s'." % parts.hostname
+        ctx = ssl.create_default_context(cafile=self.ca_path) if self.ca_path else ssl.create_default_context()
+        req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None)
+        req.add_header("Authorization", "Bearer " + token)
+        req.add_header("Accept", "application/scim+json")
+        if body is not None:
+            req.add_header("Content-Type", "application/scim+json")
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=20) as resp:
+                data = resp.read()
+                try:
+                    parsed = json.loads(data) if data else None
+                except ValueError:
+                    parsed = None
+                return resp.status, parsed
+        except urllib.error.HTTPError as e:
+            return e.code, "An HTTP/%d %s response was returned rather than the expected success response. " \
+                           "Endpoint: %s" % (e.code, e.reason, url)
+        except (urllib.error.URLError, OSError, ssl.SSLError) as e:
+            reason = getattr(e, "reason", e)
+            return None, "Unable to connect to %s: %s" % (url, reason)
+
+    def run_cycle(self, sp_id, trigger):
+        with self.lock:
+            sp = self.sps.get(sp_id)
+            if sp is None:
+                raise SimError(404, {"error": "no service principal %s" % sp_id})
+            job = next(iter(sp["jobs"].values()), None)
+            creds = self.secret_map(sp)
+            if sp["group"] is None:
+                sp["group"] = {"name": "entra-sim-%s-%s" % (sp_id[:8], self.run_id), "id": None}
+            group = dict(sp["group"])
+        started = iso()
+        outcome = {"id": str(uuid.uuid4()), "trigger": trigger, "started": started, "steps": [],
+                   "job_id": job["id"] if job else None}
+        code = job["status"]["code"] if job else "NotConfigured"
+        if job is None or code in ("Paused", "NotConfigured") or (
+                code == "Quarantine" and trigger != "admin") or not creds.get("SecretToken") \
+                or not creds.get("BaseAddress"):
+            outcome.update({"ok": False, "skipped": True, "finished": iso(),
+                            "error": "job not runnable (status %s%s)" % (
+                                code, "" if creds.get("SecretToken") else ", no credentials")})
+            return self.record(sp, outcome)
+        base, token = creds["BaseAddress"], creds["SecretToken"]
+        user_name = "entra-sim-%s@example.test" % uuid.uuid4().hex[:12]
+
+        def step(op, method, rel, body=None):
+            status, data = self.scim_call(base, token, method, rel, body)
+            outcome["steps"].append({"op": op, "status": status, "time": iso()})
+            return status, data
+
+        error = None
+        status, user = step("create_user", "POST", "Users", {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": user_name, "active": True,
+            "name": {"givenName": "Sim", "familyName": user_name.split("@")[0]},
+            "emails": [{"value": user_name, "type": "work", "primary": True}],
+            "externalId": str(uuid.uuid4())})
+        if status not in (200, 201) or not isinstance(user, dict):
+            error = user if isinstance(user, str) else "create user answered %s" % status
+        else:
+            member = [{"value": user["id"]}]
+            if group["id"]:
+                status, data = step("add_member", "PATCH", "Groups/%s" % group["id"], {
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "add", "path": "members", "value": member}]})
+                if status == 404:
+                    group["id"] = None
+                elif status not in (200, 204):
+                    error = data if isinstance(data, str) else "add member answered %s" % status
+            if not group["id"] and error is None:
+                status, data = step("create_group", "POST", "Groups", {
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                    "displayName": "%s-%s" % (group["name"], uuid.uuid4().hex[:6]), "members": member})
+                if status in (200, 201) and isinstance(data, dict):
+                    group["id"] = data.get("id")
+                else:
+                    error = data if isinstance(data, str) else "create group answered %s" % status
+        outcome.update({"ok": error is None, "skipped": False, "finished": iso(), "user_name": user_name,
+                        "error": error})
+        if error is None:
+            outcome["group_id"] = group["id"]
+        with self.lock:
+            sp["group"] = group
+            st = job["status"]
+            st["lastExecution"] = {"activityIdentifier": outcome["id"], "timeBegan": started,
+                                   "timeEnded": outcome["finished"],
+                                   "state": "Succeeded" if error is None else "Failed",
+                                   "error": None if error is None else {"message": error}}
+            if error is None:
+                st["lastSuccessfulExecution"] = st["lastExecution"]
+                st["countSuccessiveCompleteFailures"] = 0
+                self.unquarantine(job)
+            else:
+                st["countSuccessiveCompleteFailures"] += 1
+                if any(s["status"] == 401 for s in outcome["steps"]):
+                    self.quarantine(job, "EncounteredQuarantineException", error)
+            outcome["job_status"] = st["code"]
+        return self.record(sp, outcome)
+
+    def record(self, sp, outcome):
+        with self.lock:
+            sp["cycles"].append(outcome)
+            del sp["cycles"][:-200]
+        return outcome
+
+    def scheduler(self, stop):
+        last = {}
+        while not stop.wait(0.5):
+            interval = float(self.settings.get("cycle_interval") or 0)
+            if interval <= 0:
+                continue
+            with self.lock:
+                due = [sp_id for sp_id, sp in self.sps.items()
+                       if any(j["status"]["code"] == "Active" for j in sp["jobs"].values())
+                       and time.time() - last.get(sp_id, 0) >= interval]
+            for sp_id in due:
+                last[sp_id] = time.time()
+                try:
+                    self.run_cycle(sp_id, "schedule")
+                except Exception as e:  # keep the scheduler alive
+                    sys.stderr.write("scheduled cycle for %s failed: %r\n" % (sp_id, e))
+
+    def state(self):
+        with self.lock:
+            sps = {}
+            for sp_id, sp in self.sps.items():
+                sps[sp_id] = {"tenant": sp["tenant"], "display_name": sp["display_name"],
+                              "secrets": self.secret_map(sp), "secrets_saved_at": sp.get("secrets_saved_at"),
+                              "jobs": json.loads(json.dumps(list(sp["jobs"].values()))),
+                              "cycles": list(sp["cycles"])}
+            return {"settings": dict(self.settings), "fault": self.public_fault(),
+                    "service_principals": sps, "requests": list(self.requests),
+                    "tokens_issued": len(self.tokens)}
+
+    def set_job(self, sp_id, job_id, spec):
+        with self.lock:
+            sp = self.sps.get(sp_id)
+            job = sp and sp["jobs"].get(job_id)
+            if job is None:
+                raise SimError(404, {"error": "no job %s on %s" % (job_id, sp_id)})
+            code = spec.get("code")
+            if code == "Quarantine":
+                self.quarantine(job, spec.get("reason", "EncounteredQuarantineException"), "set by the test")
+            elif code:
+                job["status"]["quarantine"] = None
+                job["status"]["code"] = code
+                job["schedule"]["state"] = {"Active": "Active", "Paused": "Paused"}.get(code, "Disabled")
+            return job
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "EntraSim/1.0"
+    sim = None  # set by main()
+
+    def setup(self):
+        http.server.BaseHTTPRequestHandler.setup(self)
+        self.connection.settimeout(30)
+        self.connection.do_handshake()
+
+    def log_message(self, fmt, *args):
+        # Access log to stderr without query strings or bodies.
+        sys.stderr.write("%s %s\n" % (self.log_date_time_string(), fmt % args))
+
+    def send_json(self, status, body, headers=None):
+        data = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, str(v))
+        if body is not None:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("request-id", str(uuid.uuid4()))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+    def do_PUT(self):
+        self.dispatch("PUT")
+
+    def do_PATCH(self):
+        self.dispatch("PATCH")
+
+    def do_DELETE(self):
+        self.dispatch("DELETE")
+
+    def dispatch(self, method):
+        sim = self.sim
+        path = urllib.parse.urlsplit(self.path).path
+        raw = self.read_body()
+        if path.startswith("/_sim/"):
+            try:
+                status, body = self.admin(method, path, raw)
+            except SimError as e:
+                status, body = e.status, e.body
+            return self.send_json(status, body)
+        crid = self.headers.get("client-request-id")
+        fault = sim.take_fault(("down",))
+        if fault:
+            sim.log_request(method, path, "connection-closed", crid)
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        fault = sim.take_fault(("slow",))
+        if fault:
+            time.sleep(fault["delay"])
+        status, body, headers = 500, None, {}
+        try:
+            if path.startswith("/v1.0/"):
+                fault = sim.take_fault(("throttle", "flapping"))
+                if fault and fault["mode"] == "throttle":
+                    ra = fault.get("retry_after")
+                    raise graph_error(429, "TooManyRequests", "Too many requests, please retry later.",
+                                      crid, {"Retry-After": ra} if ra is not None else {})
+                if fault:
+                    raise graph_error(503, "serviceNotAvailable",
+                                      "The service is temporarily unavailable.", crid)
+                try:
+                    body_json = json.loads(raw) if raw else None
+                except ValueError:
+                    raise graph_error(400, "BadRequest", "Unable to read JSON request payload.", crid)
+                status, body = sim.graph(method, path, body_json, self.headers.get("Authorization"), crid)
+            else:
+                m = re.match(r"^/([^/]+)/oauth2/v2\.0/token$", path)
+                if not (m and method == "POST"):
+                    raise graph_error(404, "NotFound", "No such endpoint.", crid)
+                form = urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+                base = "https://%s:%d" % self.server.server_address[:2]
+                status, body = 200, sim.issue_token(m.group(1), form, base)
+                headers = {"Cache-Control": "no-store, no-cache"}
+        except SimError as e:
+            status, body, headers = e.status, e.body, e.headers
+        except Exception as e:  # a bug in the simulator: answer like Graph would, log it
+            sys.stderr.write("simulator error: %r\n" % (e,))
+            status, body = 500, graph_error(500, "InternalServerError", "simulator error").body
+        sim.log_request(method, path, status, crid)
+        self.send_json(status, body, headers)
+
+    def admin(self, method, path, raw):
+        sim = self.sim
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            raise SimError(400, {"error": "body is not JSON"})
+        if path == "/_sim/state" and method == "GET":
+            return 200, sim.state()
+        if path == "/_sim/faults" and method == "POST":
+            return 200, sim.set_fault(data)
+        if path == "/_sim/reset" and method == "POST":
+            sim.reset()
+            return 200, {"reset": True}
+        if path == "/_sim/config" and method == "POST":
+            for key in ("cycle_interval", "mask_base_address", "token_lifetime"):
+                if key in data:
+                    sim.settings[key] = data[key]
+            return 200, dict(sim.settings)
+        m = re.match(r"^/_sim/cycle/([^/]+)$", path)
+        if m and method == "POST":
+            return 200, sim.run_cycle(m.group(1), "admin")
+        m = re.match(r"^/_sim/jobs/([^/]+)/([^/]+)$", path)
+        if m and method == "POST":
+            return 200, sim.set_job(m.group(1), m.group(2), data)
+        raise SimError(404, {"error": "unknown admin path %s %s" % (method, path)})
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    ssl_context = None
+
+    def get_request(self):
+        # TLS handshake happens in the handler thread, so one stuck client cannot block accept().
+        sock, addr = self.socket.accept()
+        return self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+    def handle_error(self, request, client_address):
+        sys.stderr.write("connection from %s failed: %r\n" % (client_address[0], sys.exc_info()[1]))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--host", default="127.0.20.1")
+    p.add_argument("--port", type=int, default=8443)
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--ca", help="CA bundle used to verify the Alation SCIM endpoints")
+    p.add_argument("--config", required=True)
+    args = p.parse_args(argv)
+    if not args.host.startswith("127."):
+        p.error("the simulator listens on loopback (127.0.0.0/8) only")
+    sim = Sim(args.config, args.ca)
+    Handler.sim = sim
+    httpd = Server((args.host, args.port), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    httpd.ssl_context = ctx
+    stop = threading.Event()
+    threading.Thread(target=sim.scheduler, args=(stop,), daemon=True).start()
+    sys.stderr.write("entra simulator listening on https://%s:%d\n" % (args.host, args.port))
+    sys.stderr.flush()
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        httpd.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
