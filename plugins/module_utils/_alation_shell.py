@@ -1,0 +1,632 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) alation.scim contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one place that reaches Alation's Django shell on an Alation host.
+
+Contract: docs/architecture.md, "How a host module reaches Django".
+Everything here runs on the Alation host (Python 2.7 and 3.6+), as root.
+The token only ever travels inside the base64 result between the markers;
+it is never an argument, never written to a file and never put in a message.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import base64
+import binascii
+import errno
+import fcntl
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import time
+
+LOCK_PATH = '/var/lock/alation_scim_token.lock'
+OUTPUT_EXCERPT_LIMIT = 2000
+KILL_GRACE_SECONDS = 3.0
+
+# The payload runs inside Alation's Django shell (Python 2 or 3, whatever
+# Alation ships). It is exec'd with a fresh globals dict, so its functions see
+# its imports even where Django itself runs stdin with a bare exec(code).
+# _PARAMS (a JSON string) is prepended by payload_source().
+PAYLOAD_BODY = r'''
+import base64
+import datetime
+import json
+import re
+import sys
+
+_MODULE = 'rosemeta.utils.users_and_groups.configuration_utils'
+_GET_EXPIRY = 'get_scim_bearer_token_expiry_date'
+_SET = 'set_scim_bearer_token'
+_GET = 'get_scim_bearer_token'
+try:
+    _TEXT = (unicode, str)  # noqa: F821 (Python 2)
+except NameError:
+    _TEXT = (str,)
+_ISO = re.compile(
+    r'^(\d{4})-(\d{2})-(\d{2})'
+    r'(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?'
+    r'\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$', re.IGNORECASE)
+
+
+class _BadExpiry(Exception):
+    pass
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        return value.decode('utf-8', 'replace')
+    try:
+        return u'%s' % (value,)
+    except Exception:
+        return repr(value)
+
+
+def _epoch(naive_utc):
+    return (naive_utc - datetime.datetime(1970, 1, 1)).total_seconds()
+
+
+def _parse_iso(text):
+    m = _ISO.match(text.strip())
+    if not m:
+        raise _BadExpiry('unrecognised expiry string %r' % (text[:60],))
+    year, month, day, hour, minute, second, frac, zone = m.groups()
+    moment = datetime.datetime(int(year), int(month), int(day), int(hour or 0),
+                               int(minute or 0), int(second or 0))
+    seconds = _epoch(moment) + (float('0.' + frac) if frac else 0.0)
+    if zone and zone.upper() not in ('Z', 'UTC'):
+        sign = -1 if zone[0] == '-' else 1
+        digits = zone[1:].replace(':', '')
+        offset = int(digits[:2]) * 3600 + (int(digits[2:4]) * 60 if len(digits) > 2 else 0)
+        seconds -= sign * offset
+    return seconds
+
+
+def _state(value, params):
+    """Normalise what Alation returned for the expiry, and decide "due"."""
+    if isinstance(value, bytes):
+        value = value.decode('utf-8', 'replace')
+    if isinstance(value, _TEXT) and not value.strip():
+        value = None
+    if value is None:
+        kind, epoch = 'none', None
+    elif isinstance(value, datetime.datetime):
+        offset = value.utcoffset()
+        if offset is None:
+            kind, epoch = 'datetime-naive', _epoch(value)
+        else:
+            kind, epoch = 'datetime-aware', _epoch(value.replace(tzinfo=None) - offset)
+    elif isinstance(value, datetime.date):
+        kind = 'date'
+        epoch = _epoch(datetime.datetime(value.year, value.month, value.day))
+    elif isinstance(value, _TEXT):
+        kind, epoch = 'str', _parse_iso(value)
+    else:
+        raise _BadExpiry('unexpected expiry type %s' % type(value).__name__)
+    return {'present': epoch is not None, 'expiry_type': kind, 'expires_epoch': epoch,
+            'due': epoch is None or epoch <= params['threshold_epoch']}
+
+
+def _token(value):
+    if value is None:
+        return None
+    return _text(value)
+
+
+def _redact(message, known):
+    for secret in known:
+        if secret and len(secret) >= 4:
+            message = message.replace(secret, '<redacted>')
+    return message
+
+
+def _class_name(exc):
+    cls = type(exc)
+    module = getattr(cls, '__module__', '')
+    if module in ('builtins', 'exceptions', '__builtin__', ''):
+        return cls.__name__
+    return '%s.%s' % (module, cls.__name__)
+
+
+def _load():
+    import importlib
+    mod = importlib.import_module(_MODULE)
+    missing = [n for n in (_GET_EXPIRY, _SET, _GET) if not callable(getattr(mod, n, None))]
+    return mod, missing
+
+
+def _run(params):
+    result = {'v': 1, 'ok': False, 'rotated': False}
+    known = []
+    mod = None
+    try:
+        try:
+            mod, missing = _load()
+        except ImportError as exc:
+            missing, detail = [_MODULE], _text(exc)
+        else:
+            detail = ''
+        if missing:
+            result['error'] = {'kind': 'functions_missing', 'class': 'ImportError',
+                               'message': _redact(('missing: %s %s' % (', '.join(missing), detail)).strip(), known)[:1000]}
+            return result
+        before = _state(getattr(mod, _GET_EXPIRY)(), params)
+        result['before'] = before
+        rotate = False
+        if params['mode'] == 'rotate':
+            if params.get('force'):
+                reason = 'force'
+            elif not before['present']:
+                reason = 'absent'
+            elif before['due']:
+                reason = 'due'
+            else:
+                reason = 'not_due'
+            rotate = reason != 'not_due'
+            result['decision'] = {'rotate': rotate, 'reason': reason}
+        if rotate and params.get('allow_write'):
+            previous = None
+            if params.get('return_token') and before['present']:
+                previous = _token(getattr(mod, _GET)())
+                known.append(previous)
+            returned = getattr(mod, _SET)()
+            result['rotated'] = True
+            if isinstance(returned, _TEXT + (bytes,)):
+                known.append(_token(returned))
+            result['after'] = _state(getattr(mod, _GET_EXPIRY)(), params)
+            if previous is not None:
+                result['previous_token'] = previous
+        if params.get('return_token'):
+            current = _token(getattr(mod, _GET)())
+            known.append(current)
+            result['token'] = current
+        result['ok'] = True
+    except Exception as exc:
+        if mod is not None:
+            try:
+                known.append(_token(getattr(mod, _GET)()))
+            except Exception:
+                pass
+        kind = 'bad_expiry' if isinstance(exc, _BadExpiry) else 'exception'
+        result['error'] = {'kind': kind, 'class': _class_name(exc),
+                           'message': _redact(_text(exc), known)[:1000]}
+        result.pop('token', None)
+        result.pop('previous_token', None)
+    return result
+
+
+def _emit(result, nonce):
+    data = base64.b64encode(json.dumps(result, sort_keys=True).encode('utf-8')).decode('ascii')
+    sys.stdout.write('@@ALATION_SCIM_BEGIN_%s@@%s@@ALATION_SCIM_END_%s@@\n' % (nonce, data, nonce))
+    sys.stdout.flush()
+
+
+_P = json.loads(_PARAMS)
+_emit(_run(_P), _P['nonce'])
+'''
+
+
+class AlationShellError(Exception):
+    """Every failure to reach or use the Django shell: what happened + the fix."""
+
+    def __init__(self, kind, message, fix):
+        super(AlationShellError, self).__init__(message)
+        self.kind = kind
+        self.message = message
+        self.fix = fix
+
+
+def host_argument_spec(**extra):
+    """Options shared by the host modules (doc fragment alation.scim.alation_host)."""
+    spec = dict(
+        alation_root=dict(type='path', default='/opt/alation/alation'),
+        alation_user=dict(type='str', default='alation'),
+        entry=dict(type='str', default='chroot', choices=['chroot', 'init_script']),
+        init_script=dict(type='path', default='/etc/init.d/alation'),
+        timeout=dict(type='int', default=120),
+        django_shell_command=dict(type='str', default='alation_django_shell'),
+    )
+    spec.update(extra)
+    return spec
+
+
+def markers(nonce):
+    return ('@@ALATION_SCIM_BEGIN_%s@@' % nonce, '@@ALATION_SCIM_END_%s@@' % nonce)
+
+
+def new_nonce():
+    return binascii.hexlify(os.urandom(16)).decode('ascii')
+
+
+def payload_source(params):
+    # json.dumps of a JSON text is a valid Python 2 and 3 string literal.
+    return '_PARAMS = %s\n%s' % (json.dumps(json.dumps(params, sort_keys=True)), PAYLOAD_BODY)
+
+
+def payload_line(params):
+    encoded = base64.b64encode(payload_source(params).encode('utf-8')).decode('ascii')
+    return ("exec(__import__('base64').b64decode('%s').decode('utf-8'), "
+            "{'__name__': '__alation_scim__'})" % encoded)
+
+
+# Long runs of token-ish characters (with a digit and a letter): what a token,
+# a base64 blob or a partial result looks like; paths and words rarely do.
+_TOKENISH = re.compile(r'[A-Za-z0-9_+=-]{20,}')
+
+
+def _redact_tokenish(match):
+    text = match.group(0)
+    if re.search(r'[0-9]', text) and re.search(r'[A-Za-z]', text):
+        return '<redacted>'
+    return text
+
+
+def redact(text):
+    """Replace token-like runs: the module never knows the token's value on an error path."""
+    return _TOKENISH.sub(_redact_tokenish, text)
+
+
+def output_excerpt(text, nonce, limit=OUTPUT_EXCERPT_LIMIT):
+    """A bounded excerpt of shell output that can be shown to the user.
+
+    Anything from a begin marker on could be part of a result, so it is
+    withheld; token-like runs are redacted.
+    """
+    begin = markers(nonce)[0]
+    cut = text.find(begin)
+    if cut >= 0:
+        text = text[:cut] + '<partial result withheld>'
+    text = redact(text)
+    if len(text) > limit:
+        text = '...' + text[-(limit - 3):]
+    return text
+
+
+def parse_output(text, nonce):
+    """The payload result between this call's markers, or None if absent/damaged."""
+    begin, end = markers(nonce)
+    match = re.search(re.escape(begin) + r'([A-Za-z0-9+/=\s]*)' + re.escape(end), text)
+    if not match:
+        return None
+    try:
+        data = base64.b64decode(''.join(match.group(1).split()).encode('ascii'))
+        result = json.loads(data.decode('utf-8'))
+    except (ValueError, TypeError, binascii.Error):
+        return None
+    if not isinstance(result, dict) or result.get('v') != 1:
+        return None
+    return result
+
+
+# ---------------------------------------------------------------- processes
+
+def _proc_table():
+    """pid -> (state, ppid, session) from /proc; empty where there is no /proc."""
+    table = {}
+    try:
+        names = os.listdir('/proc')
+    except OSError:
+        return table
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % name) as handle:
+                data = handle.read()
+        except (IOError, OSError):
+            continue
+        fields = data[data.rfind(')') + 2:].split()
+        try:
+            table[int(name)] = (fields[0], int(fields[1]), int(fields[3]))
+        except (IndexError, ValueError):
+            continue
+    return table
+
+
+def _tree(root_pid, sessions):
+    """Live descendants of root_pid plus every process in their sessions.
+
+    su -c puts the command in a session of its own, so the process group of
+    the child is not enough; sessions also catch orphans reparented to init.
+    """
+    table = _proc_table()
+    children = {}
+    for pid, (state, ppid, sid) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found = set()
+    todo = [root_pid]
+    while todo:
+        pid = todo.pop()
+        if pid in found:
+            continue
+        found.add(pid)
+        todo.extend(children.get(pid, []))
+    own_sid = os.getsid(0)
+    for pid in found:
+        if pid in table and table[pid][2] != own_sid:
+            sessions.add(table[pid][2])
+    for pid, (state, ppid, sid) in table.items():
+        if sid in sessions:
+            found.add(pid)
+    return set(pid for pid in found if pid in table and table[pid][0] != 'Z')
+
+
+def _signal_all(pids, pgid, signum):
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except OSError:
+            pass
+    try:
+        os.killpg(pgid, signum)
+    except OSError:
+        pass
+
+
+def kill_process_tree(proc, grace=KILL_GRACE_SECONDS):
+    """SIGTERM the child's group, descendants and sessions; SIGKILL what remains."""
+    sessions = set([proc.pid])
+    _signal_all(_tree(proc.pid, sessions), proc.pid, signal.SIGTERM)
+    deadline = time.time() + grace
+    while time.time() < deadline:
+        proc.poll()
+        if not _tree(proc.pid, sessions) and proc.returncode is not None:
+            break
+        time.sleep(0.1)
+    _signal_all(_tree(proc.pid, sessions), proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _child_setup():
+    os.setsid()
+    # Python 2 leaves SIGPIPE ignored in children; shells expect the default.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
+def run_process(argv, stdin_text, timeout, env=None, exit_grace=2.0):
+    """Run argv in a new session, feed stdin, collect output, enforce a deadline.
+
+    Python 2.7 has no communicate(timeout=...), hence the select loop that
+    writes stdin and reads stdout/stderr against one deadline. Returns
+    (returncode, stdout_text, stderr_text, timed_out).
+    """
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, close_fds=True,
+                            preexec_fn=_child_setup, env=env)
+    pending = stdin_text.encode('utf-8')
+    stdin_fd = proc.stdin.fileno()
+    fcntl.fcntl(stdin_fd, fcntl.F_SETFL, fcntl.fcntl(stdin_fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+    readers = {proc.stdout.fileno(): [], proc.stderr.fileno(): []}
+    open_readers = set(readers)
+    writing = True
+    deadline = time.time() + timeout
+    exited_at = None
+    timed_out = False
+    if not pending:
+        proc.stdin.close()
+        writing = False
+    while open_readers or writing:
+        now = time.time()
+        if now >= deadline:
+            timed_out = True
+            break
+        if exited_at is None and proc.poll() is not None:
+            exited_at = now
+        if exited_at is not None and now - exited_at > exit_grace:
+            break  # something the shell left behind holds the pipes open
+        writers = [stdin_fd] if writing else []
+        try:
+            ready_r, ready_w, dummy = select.select(list(open_readers), writers, [],
+                                                    min(deadline - now, 0.5))
+        except (select.error, OSError) as exc:
+            if exc.args and exc.args[0] == errno.EINTR:
+                continue
+            raise
+        if ready_w:
+            try:
+                written = os.write(stdin_fd, pending[:65536])
+                pending = pending[written:]
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK):
+                    pending = b''  # EPIPE: the shell stopped reading
+            if not pending:
+                try:
+                    proc.stdin.close()
+                except (IOError, OSError):
+                    pass
+                writing = False
+        for fd in ready_r:
+            chunk = os.read(fd, 65536)
+            if chunk:
+                readers[fd].append(chunk)
+            else:
+                open_readers.discard(fd)
+    if writing:
+        try:
+            proc.stdin.close()
+        except (IOError, OSError):
+            pass
+    if timed_out or proc.poll() is None or open_readers:
+        kill_process_tree(proc)
+    else:
+        proc.wait()
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    stdout = b''.join(readers[out_fd]).decode('utf-8', 'replace')
+    stderr = b''.join(readers[err_fd]).decode('utf-8', 'replace')
+    proc.stdout.close()
+    proc.stderr.close()
+    return proc.returncode, stdout, stderr, timed_out
+
+
+# ------------------------------------------------------------- host access
+
+def _find_bin(name):
+    for directory in os.environ.get('PATH', '').split(os.pathsep) + ['/usr/sbin', '/sbin', '/usr/bin', '/bin']:
+        candidate = os.path.join(directory, name)
+        if directory and os.access(candidate, os.X_OK):
+            return candidate
+    raise AlationShellError('not_alation_host', 'Cannot find the %s command on this host.' % name,
+                            'Run the module on the Alation server itself, which has %s in /usr/sbin.' % name)
+
+
+def check_options(options):
+    if options['timeout'] < 1:
+        raise AlationShellError('bad_option', 'timeout must be at least 1 second, got %d.' % options['timeout'],
+                                'Set timeout to the number of seconds the Django shell may take (default 120).')
+
+
+def preflight(options):
+    """Refuse early, before anything runs, when this cannot be an Alation host."""
+    check_options(options)
+    if os.geteuid() != 0:
+        raise AlationShellError('not_root', 'Reaching the Alation shell needs root (chroot and su), but the module runs as uid %d.' % os.geteuid(),
+                                'Use become: true on the task or play.')
+    root = options['alation_root']
+    script = options['init_script']
+    has_root = os.path.isdir(root)
+    has_script = os.path.isfile(script)
+    if not has_root and not has_script:
+        raise AlationShellError('not_alation_host', 'This is not an Alation host: neither the init script %s nor the Alation chroot %s exists.' % (script, root),
+                                'Run the task against the Alation server (check the inventory), or set init_script/alation_root if Alation lives elsewhere.')
+    if options['entry'] == 'chroot':
+        if not has_root:
+            raise AlationShellError('chroot_missing', 'The Alation chroot %s does not exist (the init script %s does).' % (root, script),
+                                    'Set alation_root to the chroot directory (usually /opt/alation/alation), or use entry: init_script.')
+        if not os.path.exists(os.path.join(root, 'bin', 'su')):
+            raise AlationShellError('chroot_missing', '%s is not an Alation chroot: it has no /bin/su.' % root,
+                                    'Set alation_root to the chroot directory (usually /opt/alation/alation), or use entry: init_script.')
+    elif not has_script:
+        raise AlationShellError('init_script_missing', 'The init script %s does not exist (the chroot %s does).' % (script, root),
+                                'Set init_script to Alation\'s init script (usually /etc/init.d/alation), or use entry: chroot.')
+
+
+def build_command(options, line):
+    """argv and stdin text for one launch of the Django shell."""
+    shell = options['django_shell_command']
+    if options['entry'] == 'chroot':
+        argv = [_find_bin('chroot'), options['alation_root'], '/bin/su', '-', options['alation_user'], '-c', shell]
+        return argv, line + '\n'
+    # The vendor's way: the init script's shell enters the chroot as Alation's
+    # user and reads commands from stdin; the Django shell gets the next line.
+    return [options['init_script'], 'shell'], '%s\n%s\n' % (shell, line)
+
+
+class HostLock:
+    """Exclusive flock on the host (outside the chroot) around a rotation."""
+
+    def __init__(self, path, timeout):
+        self.path = path
+        self.timeout = timeout
+        self.fd = None
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.time() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except (IOError, OSError) as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+            if time.time() >= deadline:
+                os.close(self.fd)
+                self.fd = None
+                raise AlationShellError('lock_timeout', 'Another token rotation held %s for more than %d seconds; nothing was changed.' % (self.path, self.timeout),
+                                        'Wait for the other rotation to finish (or raise timeout), then run again.')
+            time.sleep(0.2)
+
+    def __exit__(self, *exc_info):
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+_SU_ERROR = re.compile(r'^(?:.*\s)?su: (.+)$', re.MULTILINE)
+_NOT_FOUND = re.compile(r'(\S+): (?:command )?not found', re.MULTILINE)
+
+
+def diagnose(options, returncode, stdout, stderr, nonce, timed_out):
+    """The error for a launch that produced no (usable) result."""
+    text = stdout + ('\n' if stdout and stderr else '') + stderr
+    excerpt = output_excerpt(text, nonce)
+    where = ('chroot %s as %s' % (options['alation_root'], options['alation_user'])
+             if options['entry'] == 'chroot' else '%s shell' % options['init_script'])
+    if timed_out:
+        return AlationShellError('timeout', 'The Django shell (%s) did not finish within %d seconds; its whole process group was killed. Output so far: %s'
+                                 % (where, options['timeout'], excerpt or '(none)'),
+                                 'Raise timeout if the shell is only slow to start; otherwise run %s by hand on the host to see why it hangs.'
+                                 % options['django_shell_command'])
+    su_error = _SU_ERROR.search(stderr) or _SU_ERROR.search(stdout)
+    if options['entry'] == 'chroot' and su_error and returncode != 0:
+        return AlationShellError('su_failed', 'su to user %s inside %s failed (exit status %s): %s'
+                                 % (options['alation_user'], options['alation_root'], returncode, output_excerpt(su_error.group(1), nonce, limit=300)),
+                                 'Set alation_user to the account Alation runs as inside the chroot (usually alation).')
+    for match in _NOT_FOUND.finditer(text):
+        if options['django_shell_command'] in match.group(1):
+            return AlationShellError('shell_command_missing', 'The command %s was not found in %s (exit status %s).'
+                                     % (options['django_shell_command'], where, returncode),
+                                     'Set django_shell_command to the Django shell command of this Alation version, '
+                                     'or check alation_user/alation_root.')
+    return AlationShellError('no_result', 'The Django shell (%s) exited with status %s without printing a result. Output (excerpt): %s'
+                             % (where, returncode, excerpt or '(none)'),
+                             'Run %s by hand on the host to check that it starts, and that it reads Python from standard input.'
+                             % options['django_shell_command'])
+
+
+def payload_error(options, result):
+    """The error for a payload that ran but reported a failure."""
+    error = result.get('error') or {}
+    kind = error.get('kind')
+    # The payload redacted the token values it knew; a value it could not read
+    # (the read itself failed) is caught by the token-like pattern here.
+    detail = redact('%s: %s' % (error.get('class'), error.get('message')))
+    rotated = (' The token WAS rotated before the failure; run alation.scim.token_info to see its expiry.'
+               if result.get('rotated') else ' Nothing was changed.')
+    if kind == 'functions_missing':
+        return AlationShellError('functions_missing', 'This Alation has no SCIM token functions in '
+                                 'rosemeta.utils.users_and_groups.configuration_utils (%s), so it is older than 2021.4.%s'
+                                 % (redact(error.get('message') or ''), rotated),
+                                 'Upgrade Alation to 2021.4 or later: SCIM token authentication needs 2021.4+.')
+    if kind == 'bad_expiry':
+        return AlationShellError('bad_expiry', 'Alation returned a token expiry this module cannot read (%s).%s' % (detail, rotated),
+                                 'Report the value type shown here; meanwhile check the expiry by hand in the Django shell.')
+    return AlationShellError('exception', 'Alation\'s Django shell raised %s while handling the SCIM token.%s' % (detail, rotated),
+                             'Fix the cause inside Alation (database, configuration) shown in the message, then run again.')
+
+
+def run_payload(options, mode, threshold_epoch, force=False, return_token=False, allow_write=False):
+    """One launch of the Django shell; returns the payload's result dict.
+
+    mode is 'info' (read expiry, optionally the token) or 'rotate' (decide and,
+    with allow_write, rotate). Raises AlationShellError on every failure.
+    """
+    preflight(options)
+    nonce = new_nonce()
+    params = {'nonce': nonce, 'mode': mode, 'threshold_epoch': threshold_epoch, 'force': bool(force),
+              'return_token': bool(return_token), 'allow_write': bool(allow_write)}
+    argv, stdin_text = build_command(options, payload_line(params))
+    env = dict(os.environ)
+    env['PATH'] = env.get('PATH', '/usr/bin:/bin') + ':/usr/sbin:/sbin'
+    if mode == 'rotate' and allow_write:
+        with HostLock(LOCK_PATH, options['timeout']):
+            returncode, stdout, stderr, timed_out = run_process(argv, stdin_text, options['timeout'], env=env)
+    else:
+        returncode, stdout, stderr, timed_out = run_process(argv, stdin_text, options['timeout'], env=env)
+    result = None if timed_out else parse_output(stdout, nonce)
+    if result is None:
+        raise diagnose(options, returncode, stdout, stderr, nonce, timed_out)
+    if not result.get('ok'):
+        raise payload_error(options, result)
+    return result
+
+
+def fail_module(module, error):
+    """fail_json with what happened and the fix (both built from redacted text only)."""
+    module.fail_json(msg='%s Fix: %s' % (error.message, error.fix), fix=error.fix, error_kind=error.kind)

@@ -1,0 +1,111 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) alation.scim contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: token_read
+short_description: Read Alation's current SCIM bearer token and its expiry
+version_added: 0.1.0
+description:
+  - Reads the current SCIM bearer token and its expiry on a self-hosted Alation server through Alation's Django shell,
+    in one launch of the shell. Changes nothing.
+  - The result carries the token, so the action plugin hides the whole result from output even when the task lacks
+    C(no_log); the registered variable still holds it. Keep it out of files and messages.
+  - Use M(alation.scim.token_info) when the expiry is all you need.
+author:
+  - alation.scim maintainers
+extends_documentation_fragment:
+  - alation.scim.alation_host
+attributes:
+  check_mode:
+    support: full
+    description: Reading changes nothing, so check mode returns the same result.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+  platform:
+    platforms: posix
+    description: Runs on the Alation host (Linux).
+options:
+  rotate_before_days:
+    description:
+      - The token counts as due for rotation (RV(rotation_due)) when it expires within this many days, or is missing.
+    type: int
+    default: 30
+'''
+
+EXAMPLES = r'''
+- name: Read the SCIM token to hand it to the identity provider
+  alation.scim.token_read:
+  become: true
+  register: scim_token
+
+- name: Use it without printing it
+  ansible.builtin.uri:
+    url: https://alation.example.com/scim/v2/ServiceProviderConfig
+    headers:
+      Authorization: "Bearer {{ scim_token.token }}"
+  no_log: true
+'''
+
+RETURN = r'''
+token:
+  description: The current SCIM bearer token; null when there is none. Hidden from output by the action plugin.
+  returned: success
+  type: str
+  sample: '(hidden)'
+expires_at:
+  description: Expiry of the current token, ISO 8601 in UTC with a C(Z) suffix; null when there is no token.
+  returned: success
+  type: str
+  sample: '2027-05-28T09:30:00Z'
+days_remaining:
+  description: Whole days until expiry, rounded down; 0 on the last day, negative once expired; null when there is no token.
+  returned: success
+  type: int
+  sample: 181
+expired:
+  description: Whether the token has expired (false when there is no token).
+  returned: success
+  type: bool
+  sample: false
+token_present:
+  description: Whether Alation has a SCIM token at all.
+  returned: success
+  type: bool
+  sample: true
+rotation_due:
+  description: Whether the token is missing or expires within O(rotate_before_days) days.
+  returned: success
+  type: bool
+  sample: false
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.alation.scim.plugins.module_utils._alation_shell import (
+    AlationShellError, fail_module, host_argument_spec, run_payload)
+from ansible_collections.alation.scim.plugins.module_utils._token_state import describe, threshold_epoch
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=host_argument_spec(rotate_before_days=dict(type='int', default=30)),
+        supports_check_mode=True,
+    )
+    now = time.time()
+    try:
+        result = run_payload(module.params, 'info', threshold_epoch(now, module.params['rotate_before_days']),
+                             return_token=True)
+    except AlationShellError as error:
+        fail_module(module, error)
+    module.exit_json(changed=False, token=result.get('token'), **describe(result['before'], now))
+
+
+if __name__ == '__main__':
+    main()

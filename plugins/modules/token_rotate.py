@@ -1,0 +1,176 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) alation.scim contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: token_rotate
+short_description: Rotate Alation's SCIM bearer token when it is due
+version_added: 0.1.0
+description:
+  - Creates a new SCIM bearer token on a self-hosted Alation server when the current one expires within
+    O(rotate_before_days) days, when there is none, or always with O(force=true).
+    Alation revokes the old token at once, so push the new one to the identity provider right after.
+  - Query, decision, rotation and read happen in one launch of Alation's Django shell.
+  - Holds an exclusive lock on C(/var/lock/alation_scim_token.lock) on the host while it runs, so two rotations at
+    once rotate once; the second one sees the fresh expiry and does nothing.
+  - With O(return_token=true) the result carries the token, and the action plugin hides the whole result from
+    output even when the task lacks C(no_log); the registered variable still holds it.
+author:
+  - alation.scim maintainers
+extends_documentation_fragment:
+  - alation.scim.alation_host
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether it would rotate (and why) from a read-only launch; changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the token expiry before and after, never the token.
+  platform:
+    platforms: posix
+    description: Runs on the Alation host (Linux).
+options:
+  rotate_before_days:
+    description:
+      - Rotate when the token expires within this many days (or is missing).
+    type: int
+    default: 30
+  force:
+    description:
+      - Rotate whatever the expiry.
+    type: bool
+    default: false
+  return_token:
+    description:
+      - Return the token in RV(token) (the new one after a rotation, else the current one) and, after a rotation,
+        the replaced one in RV(previous_token), read in the same shell launch.
+    type: bool
+    default: false
+'''
+
+EXAMPLES = r'''
+- name: Rotate the SCIM token when it expires within 30 days
+  alation.scim.token_rotate:
+    rotate_before_days: 30
+  become: true
+  register: rotation
+
+- name: Rotate now and get the new token for the identity provider
+  alation.scim.token_rotate:
+    force: true
+    return_token: true
+  become: true
+  register: rotation
+
+- name: Push it (the rotation result is hidden from output already; keep this task quiet too)
+  ansible.builtin.debug:
+    msg: "Rotated, new expiry {{ rotation.expires_at }}"
+  when: rotation.rotated
+'''
+
+RETURN = r'''
+rotated:
+  description: Whether the token was rotated (in check mode, whether it would be).
+  returned: success
+  type: bool
+  sample: true
+rotation_reason:
+  description: >-
+    Why it rotated or not: V(force), V(absent) (there was no token), V(due) (expires within O(rotate_before_days)
+    days) or V(not_due).
+  returned: success
+  type: str
+  sample: due
+previous_expires_at:
+  description: Expiry of the token found before this run (ISO 8601 UTC, C(Z)); null when there was none.
+  returned: success
+  type: str
+  sample: '2026-12-01T09:30:00Z'
+expires_at:
+  description: Expiry of the token after this run (ISO 8601 UTC, C(Z)); in check mode the current expiry.
+  returned: success
+  type: str
+  sample: '2027-05-28T09:30:00Z'
+days_remaining:
+  description: Whole days until RV(expires_at), rounded down; negative once expired; null when there is no token.
+  returned: success
+  type: int
+  sample: 181
+expired:
+  description: Whether the token after this run has expired.
+  returned: success
+  type: bool
+  sample: false
+token_present:
+  description: Whether Alation has a token after this run.
+  returned: success
+  type: bool
+  sample: true
+rotation_due:
+  description: Whether the token after this run is missing or expires within O(rotate_before_days) days.
+  returned: success
+  type: bool
+  sample: false
+token:
+  description: The new token after a rotation, else the current one. Hidden from output by the action plugin.
+  returned: when O(return_token=true)
+  type: str
+  sample: '(hidden)'
+previous_token:
+  description: >-
+    The token this run replaced (now revoked), to prove it is rejected. Hidden from output by the action plugin.
+  returned: when O(return_token=true) and a token was rotated (not in check mode)
+  type: str
+  sample: '(hidden)'
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.alation.scim.plugins.module_utils._alation_shell import (
+    AlationShellError, fail_module, host_argument_spec, run_payload)
+from ansible_collections.alation.scim.plugins.module_utils._token_state import describe, threshold_epoch
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=host_argument_spec(
+            rotate_before_days=dict(type='int', default=30),
+            force=dict(type='bool', default=False),
+            return_token=dict(type='bool', default=False, no_log=False),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    now = time.time()
+    try:
+        result = run_payload(params, 'rotate', threshold_epoch(now, params['rotate_before_days']),
+                             force=params['force'], return_token=params['return_token'],
+                             allow_write=not module.check_mode)
+    except AlationShellError as error:
+        fail_module(module, error)
+
+    decision = result['decision']
+    before = describe(result['before'], now)
+    final = describe(result['after'], now) if result['rotated'] else before
+    rotated = result['rotated'] or (module.check_mode and decision['rotate'])
+    output = dict(final, changed=rotated, rotated=rotated, rotation_reason=decision['reason'],
+                  previous_expires_at=before['expires_at'])
+    if params['return_token']:
+        output['token'] = result.get('token')
+        if 'previous_token' in result:
+            output['previous_token'] = result['previous_token']
+    if module._diff:
+        after = final['expires_at'] if result['rotated'] else (
+            '(new token; Alation sets the expiry)' if rotated else before['expires_at'])
+        output['diff'] = {'before_header': 'SCIM token expiry', 'after_header': 'SCIM token expiry',
+                          'before': 'expires_at: %s\n' % before['expires_at'], 'after': 'expires_at: %s\n' % after}
+    module.exit_json(**output)
+
+
+if __name__ == '__main__':
+    main()

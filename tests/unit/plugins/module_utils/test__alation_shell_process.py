@@ -1,0 +1,78 @@
+"""The process runner: stdin feeding, output collection, deadline, killing a whole process tree."""
+
+from __future__ import absolute_import, division, print_function
+
+import os
+import time
+
+from ansible_collections.alation.scim.plugins.module_utils import _alation_shell as shell
+
+
+def alive(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            state = handle.read().rsplit(')', 1)[1].split()[0]
+    except (IOError, OSError):
+        return False
+    return state != 'Z'
+
+
+def test_feeds_stdin_and_collects_both_streams():
+    data = 'x' * 200000 + '\n'  # larger than a pipe buffer
+    rc, out, err, timed_out = shell.run_process(['sh', '-c', 'wc -c; echo oops >&2; exit 3'], data, 10)
+    assert (rc, out.strip(), err.strip(), timed_out) == (3, str(len(data)), 'oops', False)
+
+
+def test_timeout_kills_the_whole_process_group():
+    started = time.time()
+    rc, out, err, timed_out = shell.run_process(['sh', '-c', 'echo $$; sleep 100 & echo $!; sleep 100'], '', 1)
+    assert timed_out is True
+    assert time.time() - started < 1 + shell.KILL_GRACE_SECONDS + 2
+    pids = [int(p) for p in out.split()]
+    assert len(pids) == 2
+    time.sleep(0.2)
+    assert not [p for p in pids if alive(p)], 'processes survived the timeout'
+
+
+def test_timeout_also_kills_children_in_their_own_session():
+    """su -c moves the command into a new session; killpg alone would miss it."""
+    rc, out, err, timed_out = shell.run_process(
+        ['sh', '-c', 'setsid sh -c "echo \\$\\$; exec sleep 100" & sleep 100'], '', 1)
+    assert timed_out is True
+    pid = int(out.split()[0])
+    time.sleep(0.2)
+    assert not alive(pid), 'the process in its own session survived'
+
+
+def test_child_that_ignores_sigterm_gets_sigkill():
+    rc, out, err, timed_out = shell.run_process(
+        ['sh', '-c', 'trap "" TERM; echo $$; while :; do sleep 0.1; done'], '', 1)
+    assert timed_out is True
+    assert not alive(int(out.split()[0]))
+
+
+def test_leftover_holding_the_pipe_does_not_wait_for_the_deadline():
+    started = time.time()
+    rc, out, err, timed_out = shell.run_process(['sh', '-c', 'sleep 100 & echo done'], '', 60)
+    assert timed_out is False and rc == 0 and out.strip() == 'done'
+    assert time.time() - started < 10
+
+
+def test_stdin_not_read_is_not_an_error():
+    rc, out, err, timed_out = shell.run_process(['sh', '-c', 'exec 0<&-; echo hi'], 'y' * 300000, 10)
+    assert (rc, out.strip(), timed_out) == (0, 'hi', False)
+
+
+def test_host_lock_excludes_a_second_holder(tmp_path):
+    path = str(tmp_path / 'lock')
+    with shell.HostLock(path, 5):
+        started = time.time()
+        try:
+            with shell.HostLock(path, 1):
+                raise AssertionError('second holder got the lock')
+        except shell.AlationShellError as error:
+            assert error.kind == 'lock_timeout' and 'nothing was changed' in error.message
+        assert time.time() - started >= 1
+    with shell.HostLock(path, 1):
+        pass
+    assert oct(os.stat(path).st_mode & 0o777) == oct(0o600)
