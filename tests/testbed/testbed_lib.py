@@ -37,21 +37,18 @@ import ssl
 STATE_DIR = os.environ.get("ALATION_SCIM_TESTBED_STATE", "/var/lib/alation-scim-testbed")
 ALATION_VERSION = "2023.3.2.1"
 
-# What every knob means is documented in tests/testbed/README.md; defaults = a healthy 2023.3 host.
-DEFAULT_KNOBS = {
-    "expiry_type": "aware",  # aware | naive | date | iso
-    "set_returns_token": True,
-    "shell_noise": False,
-    "interactive_console": False,
-    "startup_delay": 0,
-    "functions_missing": False,
-    "db_error": False,
-    "hang": False,
-    "old_exec": False,
-    "garbage": False,
-    "token_months": 6,  # lifetime set_scim_bearer_token() gives (2023.3.2+: 1..6)
-}
-KNOB_CHOICES = {"expiry_type": ("aware", "naive", "date", "iso")}
+def _load_knob_defaults():
+    """The knobs' defaults live in the simulated Alation's own code (one place)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "alation_django", "rosemeta", "knobs.py")
+    spec = importlib.util.spec_from_file_location("_alation_testbed_knobs", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.DEFAULTS, module.CHOICES
+
+
+DEFAULT_KNOBS, KNOB_CHOICES = _load_knob_defaults()
 
 TOKEN_TABLE = "rosemeta_scimbearertoken"
 HISTORY_TABLE = "rosemeta_scimbearertokenrotation"

@@ -1,0 +1,54 @@
+"""Fault knobs of a simulated Alation host, read from <site>/knobs.json at every use.
+
+Plain Python with no Django import: the test bed's own tooling loads this file too, so the
+defaults live in exactly one place.
+"""
+import json
+import os
+
+SITE_DIR = os.environ.get("ALATION_SITE_DIR", "/opt/alation/site")
+
+DEFAULTS = {
+    # what get_scim_bearer_token_expiry_date() returns: aware datetime | naive UTC datetime |
+    # date | ISO 8601 string (None whenever no token exists)
+    "expiry_type": "aware",
+    # set_scim_bearer_token() returns the new token (True) or None (False)
+    "set_returns_token": True,
+    # .profile prints a banner; Django prints "Error decrypting value..." lines on stdout
+    "shell_noise": False,
+    # manage.py shell ignores piped stdin and runs the interactive console (prompts on stdout)
+    "interactive_console": False,
+    # seconds of extra Django start-up time
+    "startup_delay": 0,
+    # Alation < 2021.4: configuration_utils exists but the three functions do not
+    "functions_missing": False,
+    # the three functions raise django.db.utils.OperationalError
+    "db_error": False,
+    # the Django shell never returns
+    "hang": False,
+    # old Django: exec(stdin) with no globals dict (functions can't see top-level imports)
+    "old_exec": False,
+    # alation_django_shell prints junk and exits 0 without running its input
+    "garbage": False,
+    # lifetime in months that set_scim_bearer_token() gives a new token (2023.3.2+: 1..6)
+    "token_months": 6,
+}
+CHOICES = {"expiry_type": ("aware", "naive", "date", "iso")}
+
+
+def load(site_dir=None):
+    knobs = dict(DEFAULTS)
+    try:
+        with open(os.path.join(site_dir or SITE_DIR, "knobs.json")) as f:
+            knobs.update(json.load(f))
+    except (IOError, OSError):
+        pass
+    return knobs
+
+
+if __name__ == "__main__":
+    # `knobs.py NAME` prints one knob as shell-friendly text (true/false/value).
+    import sys
+
+    value = load()[sys.argv[1]]
+    print(str(value).lower() if isinstance(value, bool) else value)
