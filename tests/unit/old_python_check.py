@@ -1,0 +1,127 @@
+"""Host code under the oldest Pythons an Alation host may have (2.7, 3.6): stdlib unittest only.
+
+Run as: python2.7 tests/unit/old_python_check.py  (scripts/test.sh stage old-python does this).
+Loads _alation_shell.py and _token_state.py by path (no Ansible needed), runs the payload the way
+Django runs stdin against fake Alation functions (tests/unit/fake_alation.py), parses the result,
+and runs the process runner with a deadline.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import os
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODULE_UTILS = os.path.join(os.path.dirname(os.path.dirname(HERE)), 'plugins', 'module_utils')
+sys.path.insert(0, HERE)
+
+import fake_alation  # noqa: E402
+from fake_alation import FakeAlation, run_line  # noqa: E402
+
+
+def load(name):
+    path = os.path.join(MODULE_UTILS, name + '.py')
+    if sys.version_info[0] == 2:
+        import imp
+        return imp.load_source('alation_scim_' + name, path)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('alation_scim_' + name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+shell = load('_alation_shell')
+state = load('_token_state')
+DAY = 86400
+
+
+class PayloadTest(unittest.TestCase):
+    def tearDown(self):
+        fake_alation.uninstall()
+
+    def run_payload(self, fake, mode='info', force=False, return_token=False, allow_write=False, now=None):
+        now = time.time() if now is None else now
+        fake.install()
+        nonce = shell.new_nonce()
+        params = {'nonce': nonce, 'mode': mode, 'threshold_epoch': state.threshold_epoch(now, 30), 'force': force,
+                  'return_token': return_token, 'allow_write': allow_write}
+        out = run_line(shell.payload_line(params))
+        result = shell.parse_output('Error decrypting value, details: Unknown prefix\n>>> ' + out + '>>> ', nonce)
+        self.assertTrue(result is not None, 'no marked result')
+        return result
+
+    def test_every_expiry_type(self):
+        now = time.time()
+        expires = float(int(now) + 100 * DAY)
+        for given in ('aware', 'aware+2', 'naive', 'iso', 'iso-space-offset', 'iso-bytes'):
+            result = self.run_payload(FakeAlation(expires, given), now=now)
+            self.assertEqual(result['before']['expires_epoch'], expires, given)
+            self.assertFalse(result['before']['due'])
+            described = state.describe(result['before'], now)
+            self.assertEqual(described['days_remaining'], 99 if expires - now < 100 * DAY else 100)
+            self.assertTrue(described['expires_at'].endswith('Z'))
+        for given in ('date', 'iso-date'):
+            result = self.run_payload(FakeAlation(expires, given), now=now)
+            self.assertEqual(result['before']['expires_epoch'], expires - expires % DAY, given)
+        result = self.run_payload(FakeAlation(None), now=now)
+        self.assertEqual(result['before'], {'present': False, 'expiry_type': 'none', 'expires_epoch': None, 'due': True})
+
+    def test_rotate_when_due_and_read_back(self):
+        for set_returns_token in (True, False):
+            fake = FakeAlation(time.time() + 5 * DAY, 'naive', set_returns_token=set_returns_token)
+            old = fake.token
+            result = self.run_payload(fake, mode='rotate', return_token=True, allow_write=True)
+            self.assertEqual(result['decision'], {'rotate': True, 'reason': 'due'})
+            self.assertTrue(result['rotated'])
+            self.assertEqual(fake.rotations, 1)
+            self.assertTrue(result['previous_token'] == old and result['token'] == fake.token and old != fake.token)
+
+    def test_not_due_and_read_only(self):
+        fake = FakeAlation(time.time() + 100 * DAY)
+        result = self.run_payload(fake, mode='rotate', allow_write=True)
+        self.assertEqual(result['decision']['reason'], 'not_due')
+        fake = FakeAlation(time.time() - DAY)
+        result = self.run_payload(fake, mode='rotate', force=True, allow_write=False)
+        self.assertFalse(result['rotated'])
+        self.assertEqual(fake.rotations, 0)
+
+    def test_errors(self):
+        result = self.run_payload(FakeAlation(time.time(), missing=('set_scim_bearer_token',)), mode='rotate')
+        self.assertEqual(result['error']['kind'], 'functions_missing')
+        fake = FakeAlation(time.time() + DAY, fail_in='set', error_leaks_token=True)
+        old = fake.token
+        result = self.run_payload(fake, mode='rotate', allow_write=True, return_token=True)
+        self.assertEqual(result['error']['kind'], 'exception')
+        self.assertTrue(result['error']['class'].endswith('DatabaseError'))
+        self.assertFalse(old in result['error']['message'], 'token not redacted')
+        self.assertFalse('token' in result or 'previous_token' in result)
+        error = shell.payload_error({}, result)
+        self.assertTrue('DatabaseError' in error.message and 'Nothing was changed' in error.message)
+
+    def test_truncated_output(self):
+        nonce = shell.new_nonce()
+        begin, end = shell.markers(nonce)
+        self.assertTrue(shell.parse_output('>>> ' + begin + 'eyJ2Ij', nonce) is None)
+        excerpt = shell.output_excerpt('noise\n' + begin + 'eyJ2IjogMSwgInRva2VuIjogInNlY3JldCJ9', nonce)
+        self.assertTrue('noise' in excerpt and 'eyJ2' not in excerpt)
+
+
+class ProcessTest(unittest.TestCase):
+    def test_stdin_and_timeout(self):
+        rc, out, err, timed_out = shell.run_process(['sh', '-c', 'wc -c'], 'z' * 100000, 10)
+        self.assertEqual((rc, out.strip(), timed_out), (0, '100000', False))
+        started = time.time()
+        rc, out, err, timed_out = shell.run_process(['sh', '-c', 'echo $$; sleep 100 & sleep 100'], '', 1)
+        self.assertTrue(timed_out)
+        self.assertTrue(time.time() - started < 8)
+        time.sleep(0.2)
+        self.assertFalse(os.path.exists('/proc/%s/cmdline' % out.split()[0]) and
+                         open('/proc/%s/stat' % out.split()[0]).read().rsplit(')', 1)[1].split()[0] != 'Z')
+
+
+if __name__ == '__main__':
+    print('Python %s' % sys.version.split()[0])
+    unittest.main(verbosity=1)
