@@ -1,0 +1,467 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, alation.scim maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fleet report rendering for alation.scim (private; used by the fleet_report module).
+
+Pure functions: records in, text out. The only I/O is write_if_changed(), which the
+module calls with the paths it was given.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import calendar
+import errno
+import io
+import json
+import os
+import re
+import tempfile
+from collections import OrderedDict
+
+from ansible.module_utils.six import binary_type, integer_types, string_types, text_type
+from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
+
+# Severity order: the fleet verdict is the worst status seen.
+STATUSES = ('ok', 'warning', 'critical', 'failed', 'unreachable')
+UNHEALTHY = frozenset(('critical', 'failed', 'unreachable'))
+ACTIONS = ('none', 'rotated', 'would_rotate', 'push_completed', 'failed')
+
+# The only keys ever written, in output order (the report fact of docs/architecture.md).
+# Anything else a record carries (a registered result, a token) is dropped, never written.
+RECORD_KEYS = ('host', 'status', 'base_url', 'idp', 'token_present', 'expires_at',
+               'days_remaining', 'previous_expires_at', 'rotation_due', 'rotated',
+               'pushed', 'verified', 'action', 'message')
+_BOOL_KEYS = ('token_present', 'rotation_due', 'rotated', 'pushed', 'verified')
+_TIME_KEYS = ('expires_at', 'previous_expires_at')
+_TEXT_KEYS = ('host', 'base_url', 'idp', 'message')
+
+REDACTED = '[redacted: looked like a secret]'
+MESSAGE_MAX = 2000
+
+_ISO_RE = re.compile(r'^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|\+00:?00)$')
+_WORD_RE = re.compile(r'^[a-z][a-z0-9_]{0,31}$')
+# Runs of characters a bearer token (base64, base64url, hex, JWT) can be made of.
+_SECRETISH_RUN_RE = re.compile(r'[A-Za-z0-9+/=_~.\-]{16,}')
+_SPLIT_RE = re.compile(r'[/.]')
+# XML 1.0 forbids most control characters even when escaped.
+_XML_BAD_RE = re.compile(u'[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
+_CTRL_RE = re.compile(u'[\x00-\x08\x0b-\x1f\x7f]')
+
+
+class ReportError(Exception):
+    """A report could not be built or written; the message says what and how to fix it."""
+
+
+def _char_class(ch):
+    if ch.isdigit():
+        return 'd'
+    if ch.isupper():
+        return 'u'
+    return 'l'
+
+
+def _is_secretish(piece):
+    """True for a piece of text shaped like a random credential.
+
+    Random strings switch between lower case, upper case and digits far more often
+    than words, paths, host names or version numbers do; hex strings (and UUIDs) of
+    32+ digits are treated as secrets too. Measured: ~0.1% of random 22-64 character
+    tokens slip through, so this backs up the key allow-list, it does not replace it.
+    False positives only cost a redaction.
+    """
+    alnum = [c for c in piece if c.isalnum() and ord(c) < 128]
+    if len(alnum) < 16:
+        return False
+    classes = [_char_class(c) for c in alnum]
+    has_digit = 'd' in classes
+    if len(alnum) >= 32 and has_digit and all(c in '0123456789abcdefABCDEF' for c in alnum):
+        return True
+    if not has_digit and 'u' not in classes:
+        return False
+    if not has_digit and all(nxt == 'l' for cur, nxt in zip(classes, classes[1:] + ['l']) if cur == 'u'):
+        return False  # CamelCase identifier: every capital starts a lower-case word
+    switches = sum(1 for a, b in zip(classes, classes[1:]) if a != b)
+    return switches >= 0.3 * (len(alnum) - 1)
+
+
+def redact_secrets(text):
+    """Replace every run of text that looks like a token; returns (text, redacted?)."""
+    found = [False]
+
+    def _sub(match):
+        run = match.group(0)
+        if _is_secretish(run) or any(_is_secretish(p) for p in _SPLIT_RE.split(run)):
+            found[0] = True
+            return REDACTED
+        return run
+
+    return _SECRETISH_RUN_RE.sub(_sub, text), found[0]
+
+
+def _to_text(value):
+    if isinstance(value, binary_type):
+        return value.decode('utf-8', 'replace')
+    if isinstance(value, text_type):
+        return value
+    return text_type(value)
+
+
+def _clean_text(value, limit=MESSAGE_MAX):
+    if value is None:
+        return None
+    text = _CTRL_RE.sub(u' ', _to_text(value)).strip()
+    text, dummy = redact_secrets(text)
+    if len(text) > limit:
+        text = text[:limit - 3] + u'...'
+    return text or None
+
+
+def _clean_bool(value):
+    if isinstance(value, bool) or value is None:
+        return value
+    lowered = _to_text(value).strip().lower()
+    if lowered in ('true', 'yes', '1', 'on'):
+        return True
+    if lowered in ('false', 'no', '0', 'off'):
+        return False
+    return None
+
+
+def _clean_int(value):
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, integer_types):
+        return int(value)
+    try:
+        return int(float(_to_text(value)))
+    except (TypeError, ValueError):
+        return None
+
+
+def _clean_time(value):
+    """Keep only ISO 8601 UTC timestamps, normalised to ...Z."""
+    if not isinstance(value, string_types):
+        return None
+    match = _ISO_RE.match(value.strip())
+    if not match:
+        return None
+    return u'%s-%s-%sT%s:%s:%sZ' % match.groups()
+
+
+def iso_to_epoch(value):
+    match = _ISO_RE.match(value or '')
+    if not match:
+        return None
+    return calendar.timegm(tuple(int(x) for x in match.groups()) + (0, 0, 0))
+
+
+def _clean_url(value):
+    """Keep scheme, host, port and path: never user info, query or fragment."""
+    if not isinstance(value, string_types) or not value.strip():
+        return None
+    try:
+        parts = urlsplit(value.strip())
+        netloc = parts.netloc.rpartition('@')[2]
+        url = urlunsplit((parts.scheme, netloc, parts.path, '', ''))
+    except ValueError:
+        return None
+    return _clean_text(url, limit=512)
+
+
+def classify(days_remaining, token_present, warning_days, critical_days):
+    """Status implied by the expiry alone (None when it says nothing)."""
+    if token_present is False:
+        return 'critical'
+    if days_remaining is None:
+        return None
+    if days_remaining < critical_days:
+        return 'critical'
+    if days_remaining < warning_days:
+        return 'warning'
+    return 'ok'
+
+
+def _default_message(record, warning_days, critical_days):
+    status = record['status']
+    days = record['days_remaining']
+    if status == 'ok':
+        return None
+    if status == 'unreachable':
+        return u'host was unreachable'
+    if status == 'failed':
+        return u'no report from this host: it failed before recording one'
+    if record['token_present'] is False:
+        return u'no SCIM token is configured on this host'
+    if days is not None and days < 0:
+        return u'the SCIM token expired %d day(s) ago' % (-days)
+    if days is not None and status == 'critical':
+        return u'the SCIM token expires in %d day(s) (critical below %d)' % (days, critical_days)
+    if days is not None and status == 'warning':
+        return u'the SCIM token expires in %d day(s) (warning below %d)' % (days, warning_days)
+    return None
+
+
+def sanitize_record(raw, warning_days, critical_days):
+    """One clean record with exactly RECORD_KEYS; unknown keys are dropped."""
+    rec = OrderedDict((key, None) for key in RECORD_KEYS)
+    rec['host'] = _clean_text(raw.get('host'), limit=255)
+    rec['base_url'] = _clean_url(raw.get('base_url'))
+    rec['idp'] = _clean_text(raw.get('idp'), limit=64)
+    rec['message'] = _clean_text(raw.get('message'))
+    for key in _BOOL_KEYS:
+        rec[key] = _clean_bool(raw.get(key))
+    for key in _TIME_KEYS:
+        rec[key] = _clean_time(raw.get(key))
+    rec['days_remaining'] = _clean_int(raw.get('days_remaining'))
+    action = raw.get('action')
+    rec['action'] = action if isinstance(action, string_types) and _WORD_RE.match(action) else None
+
+    given = raw.get('status')
+    derived = None
+    if given not in ('failed', 'unreachable'):
+        derived = classify(rec['days_remaining'], rec['token_present'], warning_days, critical_days)
+    if given not in STATUSES:
+        if given is not None:
+            rec['message'] = rec['message'] or u'record carried an unknown status'
+            given = 'failed'
+        else:
+            given = derived or 'failed'
+    candidates = [s for s in (given, derived) if s]
+    rec['status'] = max(candidates, key=STATUSES.index)
+    if rec['message'] is None:
+        rec['message'] = _default_message(rec, warning_days, critical_days)
+    return rec
+
+
+def _natural_key(host):
+    return [int(part) if part.isdigit() else part for part in re.split(r'(\d+)', host or u'')]
+
+
+def build_records(records, hosts_all=None, failures=None, warning_days=30, critical_days=7):
+    """Merge report facts, hosts without one and their failure reasons.
+
+    Returns (records sorted by host, warnings). A host listed in hosts_all without a
+    record gets status failed (or unreachable) and the reason found in failures.
+    """
+    warnings = []
+    by_host = OrderedDict()
+    for index, raw in enumerate(records or []):
+        if not isinstance(raw, dict):
+            warnings.append('records[%d] is not a dictionary; it was ignored' % index)
+            continue
+        rec = sanitize_record(raw, warning_days, critical_days)
+        if not rec['host']:
+            warnings.append('records[%d] has no host; it was ignored' % index)
+            continue
+        by_host[rec['host']] = rec
+    failures = failures or {}
+    for host in hosts_all or []:
+        host = _to_text(host)
+        if host in by_host:
+            continue
+        reason = failures.get(host)
+        raw = {'host': host, 'status': 'failed', 'action': 'failed'}
+        if isinstance(reason, dict):
+            raw['status'] = reason.get('status') if reason.get('status') in ('failed', 'unreachable') else 'failed'
+            raw['message'] = reason.get('message') or reason.get('msg')
+        elif reason is not None:
+            raw['message'] = reason
+        else:
+            raw['message'] = (u'no report from this host: it failed or was unreachable '
+                              u'before recording one (see the play output for this host)')
+        by_host[host] = sanitize_record(raw, warning_days, critical_days)
+    ordered = sorted(by_host.values(), key=lambda r: _natural_key(r['host']))
+    return ordered, warnings
+
+
+def summarize(records):
+    counts = OrderedDict((status, 0) for status in STATUSES)
+    for rec in records:
+        counts[rec['status']] += 1
+    summary = OrderedDict([('total', len(records))])
+    summary.update(counts)
+    summary['rotated'] = sum(1 for r in records if r['rotated'])
+    summary['pushed'] = sum(1 for r in records if r['pushed'])
+    return summary
+
+
+def is_healthy(records):
+    """Healthy: at least one host, and none failed, unreachable or critical."""
+    return bool(records) and not any(r['status'] in UNHEALTHY for r in records)
+
+
+def verdict(records):
+    summary = summarize(records)
+    if not records:
+        return u'NOT HEALTHY: no hosts were checked (does the host pattern match the inventory?)'
+    parts = u', '.join(u'%d %s' % (summary[s], s) for s in STATUSES if summary[s])
+    bad = sum(summary[s] for s in UNHEALTHY)
+    rotated = u'; %d rotated' % summary['rotated'] if summary['rotated'] else u''
+    if bad:
+        return u'NOT HEALTHY: %d of %d host(s) need attention (%s)%s' % (bad, summary['total'], parts, rotated)
+    return u'HEALTHY: %d host(s) (%s)%s' % (summary['total'], parts, rotated)
+
+
+def problems(records):
+    """One readable line per unhealthy host, for a final fail message."""
+    return [u'%s: %s - %s' % (r['host'], r['status'], r['message'] or u'no details')
+            for r in records if r['status'] in UNHEALTHY]
+
+
+def render_json(records, warning_days, critical_days):
+    doc = OrderedDict()
+    doc['healthy'] = is_healthy(records)
+    doc['verdict'] = verdict(records)
+    doc['thresholds'] = OrderedDict([('warning_days', warning_days), ('critical_days', critical_days)])
+    doc['summary'] = summarize(records)
+    doc['hosts'] = records
+    return json.dumps(doc, indent=2, separators=(',', ': ')) + u'\n'
+
+
+def _md_cell(value):
+    if value is None:
+        return u'-'
+    if value is True:
+        return u'yes'
+    if value is False:
+        return u'no'
+    text = _to_text(value).replace(u'\\', u'\\\\').replace(u'|', u'\\|')
+    return u' '.join(text.split()) or u'-'
+
+
+MD_COLUMNS = (('Host', 'host'), ('Status', 'status'), ('Expires (UTC)', 'expires_at'),
+              ('Days left', 'days_remaining'), ('Action', 'action'), ('Pushed', 'pushed'),
+              ('Verified', 'verified'), ('Message', 'message'))
+
+
+def render_markdown(records, title=u'Alation SCIM token report'):
+    lines = [u'## %s' % title, u'', u'**%s**' % verdict(records), u'']
+    lines.append(u'| ' + u' | '.join(c[0] for c in MD_COLUMNS) + u' |')
+    lines.append(u'|' + u'|'.join(u'---' for dummy in MD_COLUMNS) + u'|')
+    for rec in records:
+        cells = []
+        for dummy, key in MD_COLUMNS:
+            value = rec[key]
+            if key == 'status':
+                value = value.upper() if value in UNHEALTHY else value
+            cells.append(_md_cell(value))
+        lines.append(u'| ' + u' | '.join(cells) + u' |')
+    return u'\n'.join(lines) + u'\n'
+
+
+def _xml_escape(text, attribute=False):
+    text = _XML_BAD_RE.sub(u'?', _to_text(text))
+    text = text.replace(u'&', u'&amp;').replace(u'<', u'&lt;').replace(u'>', u'&gt;')
+    if attribute:
+        text = text.replace(u'"', u'&quot;').replace(u'\n', u'&#10;').replace(u'\r', u'&#13;').replace(u'\t', u'&#9;')
+    return text
+
+
+def _describe(rec):
+    fields = [(key, rec[key]) for key in RECORD_KEYS if key not in ('host', 'message')]
+    return u'\n'.join(u'%s: %s' % (key, _md_cell(value)) for key, value in fields)
+
+
+def render_junit(records, suite=u'alation.scim.token'):
+    """JUnit XML: one testcase per host; failed, unreachable and critical hosts fail."""
+    failures = sum(1 for r in records if r['status'] in UNHEALTHY)
+    head = (u'tests="%d" failures="%d" errors="0" skipped="0" time="0"' % (len(records), failures))
+    out = [u'<?xml version="1.0" encoding="UTF-8"?>',
+           u'<testsuites name="%s" %s>' % (_xml_escape(suite, True), head),
+           u'  <testsuite name="%s" %s>' % (_xml_escape(suite, True), head)]
+    for rec in records:
+        out.append(u'    <testcase classname="%s" name="%s" time="0">'
+                   % (_xml_escape(suite, True), _xml_escape(rec['host'], True)))
+        if rec['status'] in UNHEALTHY:
+            message = u'%s: %s' % (rec['status'], rec['message'] or u'no details')
+            out.append(u'      <failure message="%s" type="%s">%s</failure>'
+                       % (_xml_escape(message, True), rec['status'], _xml_escape(_describe(rec))))
+        text = _describe(rec)
+        if rec['message'] and rec['status'] not in UNHEALTHY:
+            text = u'message: %s\n%s' % (rec['message'], text)
+        out.append(u'      <system-out>%s</system-out>' % _xml_escape(text))
+        out.append(u'    </testcase>')
+    out.extend([u'  </testsuite>', u'</testsuites>'])
+    return u'\n'.join(out) + u'\n'
+
+
+def _prom_label(value):
+    return _to_text(value).replace(u'\\', u'\\\\').replace(u'"', u'\\"').replace(u'\n', u'\\n')
+
+
+PROM_METRICS = (
+    ('alation_scim_token_expiry_timestamp_seconds',
+     'Expiry of the Alation SCIM bearer token, seconds since the Unix epoch (UTC).'),
+    ('alation_scim_token_days_remaining',
+     'Whole days until the Alation SCIM bearer token expires (negative once expired).'),
+    ('alation_scim_host_healthy',
+     '1 when the host is ok or warning, 0 when critical, failed or unreachable.'),
+    ('alation_scim_last_run_success',
+     '1 when the last fleet run left every host healthy, else 0.'),
+)
+
+
+def render_prometheus(records):
+    """Prometheus textfile-collector exposition (no timestamps, so reruns are idempotent)."""
+    samples = {
+        'alation_scim_token_expiry_timestamp_seconds': [],
+        'alation_scim_token_days_remaining': [],
+        'alation_scim_host_healthy': [],
+        'alation_scim_last_run_success': [(u'', 1 if is_healthy(records) else 0)],
+    }
+    for rec in records:
+        label = u'{instance="%s"}' % _prom_label(rec['host'])
+        epoch = iso_to_epoch(rec['expires_at'])
+        if epoch is not None:
+            samples['alation_scim_token_expiry_timestamp_seconds'].append((label, epoch))
+        if rec['days_remaining'] is not None:
+            samples['alation_scim_token_days_remaining'].append((label, rec['days_remaining']))
+        samples['alation_scim_host_healthy'].append((label, 0 if rec['status'] in UNHEALTHY else 1))
+    lines = []
+    for name, help_text in PROM_METRICS:
+        lines.append(u'# HELP %s %s' % (name, help_text))
+        lines.append(u'# TYPE %s gauge' % name)
+        for label, value in samples[name]:
+            lines.append(u'%s%s %d' % (name, label, value))
+    return u'\n'.join(lines) + u'\n'
+
+
+def write_if_changed(path, content, check_mode=False, mode=0o644):
+    """Write content (text) to path atomically unless it is already there.
+
+    Returns True when the file changed (or would change in check mode). Readers such as
+    the node exporter never see a half-written file: a temporary file in the same
+    directory is renamed over the target. An existing file keeps its permissions.
+    """
+    data = content.encode('utf-8')
+    try:
+        with open(path, 'rb') as handle:
+            if handle.read() == data:
+                return False
+        mode = os.stat(path).st_mode & 0o7777
+    except IOError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            raise ReportError('Could not read %s to compare it with the new report: %s' % (path, exc))
+    if check_mode:
+        return True
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = None
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory)
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+        with io.open(fd, 'wb') as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+        tmp = None
+    except (IOError, OSError) as exc:
+        raise ReportError('Could not write the report %s: %s. Check that the directory is writable '
+                          'by the user running the play, or set another path.' % (path, exc))
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    return True

@@ -1,0 +1,222 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, alation.scim maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: fleet_report
+short_description: Write the fleet report of Alation SCIM token checks and rotations
+version_added: 0.1.0
+description:
+  - Turns the per-host C(alation_scim_report) facts left by the C(alation.scim.token_rotation) role,
+    plus the hosts that failed or were unreachable, into a JSON report, a Markdown table (fit for
+    C($GITHUB_STEP_SUMMARY)), a JUnit XML file (one test case per host) and a Prometheus
+    textfile-collector file.
+  - Meant to run once on the controller (C(run_once), C(delegate_to=localhost)) after the hosts
+    have been checked or rotated.
+  - Only the known report keys are written; any other key a record carries is dropped, and text
+    that looks like a credential is redacted, so no token can reach a report.
+  - A file is rewritten (atomically) only when its content changes, so the module is idempotent.
+author:
+  - alation.scim maintainers
+attributes:
+  check_mode:
+    support: full
+    description: Reports which files would change without writing them.
+  diff_mode:
+    support: none
+    description: No diff is returned.
+options:
+  records:
+    description:
+      - The per-host report facts (C(alation_scim_report)), one dictionary per host with the keys
+        C(host), C(base_url), C(idp), C(token_present), C(previous_expires_at), C(expires_at),
+        C(days_remaining), C(rotation_due), C(rotated), C(pushed), C(verified), C(action),
+        C(status) and C(message).
+      - Records for hosts that failed or were unreachable may be given as
+        C({host, status=failed|unreachable, message}).
+      - Unknown keys are dropped.
+    type: list
+    elements: dict
+    default: []
+  hosts_all:
+    description:
+      - Every host the run was meant to cover. A host listed here without a record is reported as
+        failed (or unreachable), with the reason found in O(failures).
+    type: list
+    elements: str
+    default: []
+  failures:
+    description:
+      - Reasons for hosts in O(hosts_all) that have no record, keyed by host name. A value is
+        either a message or a dictionary C({status=failed|unreachable, message}).
+    type: dict
+    default: {}
+  warning_days:
+    description:
+      - A host whose token expires in fewer days than this is reported as C(warning).
+    type: int
+    default: 30
+  critical_days:
+    description:
+      - A host whose token expires in fewer days than this (or has expired, or has no token) is
+        reported as C(critical). It must not be greater than O(warning_days).
+    type: int
+    default: 7
+  json_path:
+    description: Where to write the JSON report. Not written when omitted.
+    type: path
+  markdown_path:
+    description: Where to write the Markdown report. Not written when omitted.
+    type: path
+  junit_path:
+    description: Where to write the JUnit XML report. Not written when omitted.
+    type: path
+  prometheus_path:
+    description:
+      - Where to write the Prometheus textfile-collector file (name it C(*.prom) in the node
+        exporter's C(--collector.textfile.directory)). Not written when omitted.
+    type: path
+notes:
+  - A host's status is the worse of the status in its record and the status its days remaining
+    imply under O(warning_days) and O(critical_days).
+  - The fleet is healthy when at least one host was reported and no host is C(critical),
+    C(failed) or C(unreachable).
+seealso:
+  - name: Role alation.scim.token_rotation
+    description: Leaves the C(alation_scim_report) fact on every host it checks or rotates.
+    link: https://example.invalid/alation.scim
+'''
+
+EXAMPLES = r'''
+- name: Write the fleet report from every host's report fact
+  alation.scim.fleet_report:
+    records: "{{ ansible_play_hosts_all | map('extract', hostvars, 'alation_scim_report') | select('defined') | list }}"
+    hosts_all: "{{ ansible_play_hosts_all }}"
+    json_path: reports/scim.json
+    markdown_path: reports/scim.md
+    junit_path: reports/scim-junit.xml
+    prometheus_path: /var/lib/node_exporter/textfile/alation_scim.prom
+  run_once: true
+  delegate_to: localhost
+  register: fleet
+
+- name: Fail the run when a host needs attention
+  ansible.builtin.assert:
+    that: fleet.healthy
+    fail_msg: "{{ fleet.verdict }}: {{ fleet.problems | join('; ') }}"
+  run_once: true
+'''
+
+RETURN = r'''
+healthy:
+  description: Whether every host is ok or warning (and at least one host was reported).
+  returned: always
+  type: bool
+  sample: false
+verdict:
+  description: One line saying whether the fleet is healthy and why.
+  returned: always
+  type: str
+  sample: "NOT HEALTHY: 1 of 5 host(s) need attention (4 ok, 1 unreachable)"
+summary:
+  description: Host counts per status, and how many hosts were rotated and pushed.
+  returned: always
+  type: dict
+  sample: {"total": 5, "ok": 4, "warning": 0, "critical": 0, "failed": 0, "unreachable": 1,
+           "rotated": 2, "pushed": 2}
+problems:
+  description: One line per host that is critical, failed or unreachable, with the reason.
+  returned: always
+  type: list
+  elements: str
+  sample: ["alation5: unreachable - Failed to connect to the host via ssh"]
+table:
+  description: The Markdown report (verdict and one table row per host).
+  returned: always
+  type: str
+records:
+  description: The records as written to the reports, sorted by host, with only the known keys.
+  returned: always
+  type: list
+  elements: dict
+files:
+  description: For each report path given, whether that file changed.
+  returned: always
+  type: dict
+  sample: {"reports/scim.json": true, "reports/scim.md": false}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.alation.scim.plugins.module_utils import _report
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            records=dict(type='list', elements='dict', default=[]),
+            hosts_all=dict(type='list', elements='str', default=[]),
+            failures=dict(type='dict', default={}),
+            warning_days=dict(type='int', default=30),
+            critical_days=dict(type='int', default=7),
+            json_path=dict(type='path'),
+            markdown_path=dict(type='path'),
+            junit_path=dict(type='path'),
+            prometheus_path=dict(type='path'),
+        ),
+        supports_check_mode=True,
+        # Records are free-form dictionaries: keep them out of the controller's syslog, since a
+        # careless play could pass a registered result that holds a token.
+        no_log=True,
+    )
+    params = module.params
+    warning_days, critical_days = params['warning_days'], params['critical_days']
+    records, warnings = _report.build_records(params['records'], params['hosts_all'],
+                                              params['failures'], warning_days, critical_days)
+    # The default invocation echoes the raw records; show only what was kept of them.
+    invocation = dict(module_args=dict(
+        params, records=records,
+        failures=dict((r['host'], r['message']) for r in records if r['host'] in params['failures'])))
+    if critical_days > warning_days:
+        module.fail_json(msg='critical_days (%d) is greater than warning_days (%d); set critical_days '
+                             'to at most warning_days.' % (critical_days, warning_days), invocation=invocation)
+    for warning in warnings:
+        module.warn(warning)
+
+    table = _report.render_markdown(records)
+    renderers = (
+        ('json_path', lambda: _report.render_json(records, warning_days, critical_days)),
+        ('markdown_path', lambda: table),
+        ('junit_path', lambda: _report.render_junit(records)),
+        ('prometheus_path', lambda: _report.render_prometheus(records)),
+    )
+    files = {}
+    for option, render in renderers:
+        path = params[option]
+        if not path:
+            continue
+        try:
+            files[path] = _report.write_if_changed(path, render(), check_mode=module.check_mode)
+        except _report.ReportError as exc:
+            module.fail_json(msg='Writing the %s report failed: %s' % (option[:-5], exc), files=files,
+                             invocation=invocation)
+
+    module.exit_json(
+        changed=any(files.values()),
+        healthy=_report.is_healthy(records),
+        verdict=_report.verdict(records),
+        summary=_report.summarize(records),
+        problems=_report.problems(records),
+        table=table,
+        records=records,
+        files=files,
+        invocation=invocation,
+    )
+
+
+if __name__ == '__main__':
+    main()
