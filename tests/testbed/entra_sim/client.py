@@ -41,6 +41,10 @@ class EntraSim(object):
         """cycle_interval (s, 0 = off), mask_base_address (bool), token_lifetime (s)."""
         return self._call("POST", "/_sim/config", kw)
 
+    def set_app(self, tenant_id, client_id, **kw):
+        """Until the next reset: permissions=[...], certificates=[PEM, ...], secret=..."""
+        return self._call("POST", "/_sim/apps/%s/%s" % (tenant_id, client_id), kw)
+
     def set_job(self, sp_id, job_id, code, reason=None):
         body = {"code": code}
         if reason:

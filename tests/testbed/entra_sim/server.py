@@ -121,7 +121,7 @@ class Sim(object):
         with self.lock:
             cfg = self.load_config()
             self.settings = {"cycle_interval": 0, "mask_base_address": True, "token_lifetime": 3599}
-            self.tenants = cfg.get("tenants", {})
+            self.tenants = json.loads(json.dumps(cfg.get("tenants", {})))
             for key in ("cycle_interval", "mask_base_address", "token_lifetime"):
                 if key in cfg:
                     self.settings[key] = cfg[key]
@@ -257,7 +257,8 @@ class Sim(object):
                             "Application with identifier '%s' was not found in the directory '%s'. "
                             "This can happen if the application has not been installed by the "
                             "administrator of the tenant." % (client_id, tenant_id))
-        if one("scope") != GRAPH_SCOPE:
+        # The Graph resource of this cloud: the public one, or this simulator standing in for it.
+        if one("scope") not in (GRAPH_SCOPE, base_url + "/.default"):
             raise aad_error(400, "invalid_scope", 70011,
                             "The provided request must include a 'scope' input parameter. The provided "
                             "value for the input parameter 'scope' is not valid.")
@@ -626,6 +627,17 @@ class Sim(object):
                     "service_principals": sps, "requests": list(self.requests),
                     "tokens_issued": len(self.tokens)}
 
+    def set_app(self, tenant_id, client_id, spec):
+        """Change an app registration until the next reset: permissions, certificates (PEM list), secret."""
+        with self.lock:
+            app = self.tenants.get(tenant_id, {}).get("apps", {}).get(client_id)
+            if app is None:
+                raise SimError(404, {"error": "no app %s in tenant %s" % (client_id, tenant_id)})
+            for key in ("permissions", "certificates", "secret"):
+                if key in spec:
+                    app[key] = spec[key]
+            return {"permissions": app.get("permissions"), "certificates": len(app.get("certificates", []))}
+
     def set_job(self, sp_id, job_id, spec):
         with self.lock:
             sp = self.sps.get(sp_id)
@@ -763,6 +775,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         m = re.match(r"^/_sim/cycle/([^/]+)$", path)
         if m and method == "POST":
             return 200, sim.run_cycle(m.group(1), "admin")
+        m = re.match(r"^/_sim/apps/([^/]+)/([^/]+)$", path)
+        if m and method == "POST":
+            return 200, sim.set_app(m.group(1), m.group(2), data)
         m = re.match(r"^/_sim/jobs/([^/]+)/([^/]+)$", path)
         if m and method == "POST":
             return 200, sim.set_job(m.group(1), m.group(2), data)
@@ -772,6 +787,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
     ssl_context = None
 
     def get_request(self):

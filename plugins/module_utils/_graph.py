@@ -1,0 +1,430 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) alation.scim contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The only code that talks to Microsoft Entra ID: its token endpoint and Microsoft Graph.
+
+Private to the collection.  Facts it builds on: shared/reference/idp-apis.md (paths, bodies,
+status codes, quirks).  Every failure becomes an EntraError whose message says what was being
+done, for which service principal, what Graph said, and how to fix it.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import base64
+import hashlib
+import json
+import re
+import time
+import uuid
+
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
+
+from ansible_collections.alation.scim.plugins.module_utils import _http
+
+JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+PERMISSION_HINT = ('the Microsoft Graph application permission Synchronization.ReadWrite.All '
+                   '(or Application.ReadWrite.OwnedBy, with the app an owner of this service principal), '
+                   'granted with admin consent in App registrations > API permissions')
+# Retried within retry_budget: throttling, replication delay (403/409, as Terraform's azuread
+# provider does for these resources) and server errors.
+GRAPH_RETRY_STATUSES = (403, 409, 429, 500, 502, 503, 504)
+TOKEN_RETRY_STATUSES = (429, 500, 502, 503, 504)
+QUARANTINE_RESET_SCOPE = 'Watermark, Escrows, QuarantineState'
+
+AADSTS_HINTS = {
+    7000215: 'the client secret is wrong: use the secret\'s Value (not its Secret ID) from App registrations > '
+             'Certificates & secrets (option client_secret or AZURE_CLIENT_SECRET)',
+    7000222: 'the client secret has expired: create a new one in App registrations > Certificates & secrets',
+    7000218: 'no client credential was sent: set client_secret, client_assertion or '
+             'client_certificate_path + client_private_key_path',
+    90002: 'the tenant was not found: check tenant_id (or AZURE_TENANT_ID) and authority_url '
+           '(national clouds have their own authority)',
+    900023: 'tenant_id is not a valid tenant: use the directory (tenant) ID GUID or a verified domain',
+    700016: 'the application (client_id) was not found in this tenant: check client_id (or AZURE_CLIENT_ID) is the '
+            'Application (client) ID of an app registered in tenant_id',
+    700027: 'the client assertion\'s signature does not match a certificate registered for the app: upload the '
+            'certificate (client_certificate_path) to the app registration, or sign with its private key',
+    700024: 'the client assertion is outside its validity period: check the controller\'s clock',
+    700021: 'the client assertion\'s audience does not match the token endpoint: check authority_url and tenant_id',
+    700023: 'the client assertion\'s issuer/subject must be the client_id',
+    50027: 'the client assertion is not a well-formed JWT',
+    70011: 'the requested scope is invalid: check graph_url',
+}
+
+
+def entra_argument_spec():
+    """Options shared by the Entra modules (documented in doc fragment alation.scim.entra_auth)."""
+    return dict(
+        tenant_id=dict(type='str', fallback=(env_fallback, ['AZURE_TENANT_ID'])),
+        client_id=dict(type='str', fallback=(env_fallback, ['AZURE_CLIENT_ID'])),
+        client_secret=dict(type='str', no_log=True, fallback=(env_fallback, ['AZURE_CLIENT_SECRET'])),
+        client_assertion=dict(type='str', no_log=True),
+        client_certificate_path=dict(type='path', no_log=False),
+        client_private_key_path=dict(type='path', no_log=False),
+        authority_url=dict(type='str', default='https://login.microsoftonline.com',
+                           fallback=(env_fallback, ['AZURE_AUTHORITY_HOST'])),
+        graph_url=dict(type='str', default='https://graph.microsoft.com'),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        timeout=dict(type='int', default=30),
+        retry_budget=dict(type='int', default=120),
+    )
+
+
+ENTRA_REQUIRED_TOGETHER = [('client_certificate_path', 'client_private_key_path')]
+
+
+class EntraError(Exception):
+    def __init__(self, message):
+        super(EntraError, self).__init__(message)
+        self.message = message
+
+
+def b64url(data):
+    if not isinstance(data, bytes):
+        data = data.encode('utf-8')
+    return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
+
+
+def pem_certificate_der(pem_text):
+    """DER bytes of the first CERTIFICATE block of a PEM text."""
+    m = re.search(r'-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----', pem_text, re.S)
+    if not m:
+        raise ValueError('no "BEGIN CERTIFICATE" block')
+    return base64.b64decode(re.sub(r'\s+', '', m.group(1)))
+
+
+def assertion_parts(client_id, audience, cert_der, now, lifetime=600):
+    """Header and claims of a client-assertion JWT (RFC 7523) for Entra."""
+    header = {'alg': 'RS256', 'typ': 'JWT',
+              'x5t#S256': b64url(hashlib.sha256(cert_der).digest()),
+              # x5t (SHA-1) too: older Entra endpoints only look at it
+              'x5t': b64url(hashlib.sha1(cert_der).digest())}
+    claims = {'aud': audience, 'iss': client_id, 'sub': client_id, 'jti': str(uuid.uuid4()),
+              'nbf': int(now), 'iat': int(now), 'exp': int(now) + lifetime}
+    return header, claims
+
+
+def signing_input(header, claims):
+    def enc(obj):
+        return b64url(json.dumps(obj, sort_keys=True, separators=(',', ':')))
+    return '%s.%s' % (enc(header), enc(claims))
+
+
+def graph_error_text(resp):
+    """'HTTP 404 Request_ResourceNotFound: <message> (request-id ..., date ...)' from a Graph answer."""
+    body = resp.json()
+    err = body.get('error') if isinstance(body, dict) else None
+    if isinstance(err, dict):
+        inner = err.get('innerError') or err.get('innererror') or {}
+        extra = ''
+        if inner.get('request-id'):
+            extra = ' (request-id %s, date %s)' % (inner.get('request-id'), inner.get('date'))
+        return 'HTTP %d %s: %s%s' % (resp.status, err.get('code'), err.get('message'), extra), err.get('code')
+    raw = resp.body.decode('utf-8', 'replace') if isinstance(resp.body, bytes) else str(resp.body)
+    return 'HTTP %d: %s' % (resp.status, raw[:300].strip() or '(empty body)'), None
+
+
+def aadsts_text(resp):
+    """(explanation, AADSTS code) from a token endpoint error answer."""
+    body = resp.json()
+    if not isinstance(body, dict):
+        raw = resp.body.decode('utf-8', 'replace') if isinstance(resp.body, bytes) else str(resp.body)
+        return 'HTTP %d: %s' % (resp.status, raw[:300].strip() or '(empty body)'), None
+    codes = body.get('error_codes') or []
+    desc = (body.get('error_description') or '').splitlines()
+    first = desc[0].strip() if desc else ''
+    code = codes[0] if codes else None
+    if code is None:
+        m = re.match(r'AADSTS(\d+)', first)
+        code = int(m.group(1)) if m else None
+    hint = AADSTS_HINTS.get(code)
+    said = '%s: %s' % (body.get('error'), first)
+    return ('%s [%s]' % (hint, said) if hint else said), code
+
+
+def _upper_first(text):
+    return text[:1].upper() + text[1:]
+
+
+def job_summary(job):
+    status = job.get('status') or {}
+    quarantine = status.get('quarantine') or {}
+    last = status.get('lastExecution') or {}
+    return {
+        'id': job.get('id'),
+        'template_id': job.get('templateId'),
+        'status_code': status.get('code'),
+        'schedule_state': (job.get('schedule') or {}).get('state'),
+        'quarantine_reason': quarantine.get('reason'),
+        'last_execution_state': last.get('state'),
+    }
+
+
+class GraphClient(object):
+    """Token + Graph calls for one module run.  `transport` is _http.send unless a test fakes it."""
+
+    def __init__(self, module, transport=None, sleep=time.sleep, clock=time.time):
+        p = module.params
+        self.module = module
+        self.transport = transport or _http.send
+        self.sleep = sleep
+        self.clock = clock
+        for name, env in (('tenant_id', 'AZURE_TENANT_ID'), ('client_id', 'AZURE_CLIENT_ID')):
+            if not p.get(name):
+                raise EntraError('%s is required: set the option or the %s environment variable' % (name, env))
+        self.tenant_id = p['tenant_id']
+        self.client_id = p['client_id']
+        self.authority = p['authority_url'].rstrip('/')
+        if '://' not in self.authority:  # AZURE_AUTHORITY_HOST may be a bare host name
+            self.authority = 'https://' + self.authority
+        self.graph_url = p['graph_url'].rstrip('/')
+        self.validate_certs = p['validate_certs']
+        self.ca_path = p.get('ca_path')
+        self.timeout = p['timeout']
+        self.retry_budget = p['retry_budget']
+        if p.get('client_assertion'):
+            self.credential = 'client_assertion'
+        elif p.get('client_certificate_path'):
+            self.credential = 'certificate'
+        elif p.get('client_secret'):
+            self.credential = 'client_secret'
+        else:
+            raise EntraError('No Entra app credential: set client_secret (or AZURE_CLIENT_SECRET), client_assertion, '
+                             'or client_certificate_path + client_private_key_path')
+        self.token_url = '%s/%s/oauth2/v2.0/token' % (self.authority, quote(self.tenant_id, safe=''))
+        self._token = None
+        self._token_expires = 0
+        self._labels = {}
+
+    # ---- transport with retries -------------------------------------------------------
+    def _send(self, method, url, headers, data):
+        return self.transport(method, url, headers=headers, data=data, validate_certs=self.validate_certs,
+                              ca_path=self.ca_path, timeout=self.timeout)
+
+    def _retrying(self, what, method, url, headers, data, retry_statuses):
+        """Send until an answer outside retry_statuses or the retry budget is spent.
+
+        Returns the last Response (with .retries and .waited set); raises EntraError when no
+        HTTP answer came at all.
+        """
+        budget = _http.RetryBudget(self.retry_budget, clock=self.clock, sleep=self.sleep)
+        attempt = 0
+        while True:
+            try:
+                resp = self._send(method, url, headers, data)
+            except _http.TransportError as e:
+                if e.tls:
+                    raise EntraError('%s: TLS certificate verification failed for %s (%s). Set ca_path to the CA '
+                                     'bundle that signed its certificate (validate_certs=false only for tests)'
+                                     % (what, url.split('?')[0], e.message))
+                delay = _http.backoff_delay(attempt)
+                if not budget.wait(delay):
+                    raise EntraError('%s: no answer from %s (%s); gave up after %d attempt(s) within retry_budget '
+                                     '%ss. Check that the host is reachable from the controller (proxy, firewall)'
+                                     % (what, url.split('?')[0], e.message, attempt + 1, self.retry_budget))
+                attempt += 1
+                continue
+            if resp.status in retry_statuses:
+                wait = _http.parse_retry_after(resp.headers.get('retry-after')) if resp.status in (429, 503) else None
+                delay = wait if wait is not None else _http.backoff_delay(attempt)
+                if budget.wait(delay):
+                    attempt += 1
+                    continue
+                resp.retry_after_refused = wait is not None and wait > budget.remaining()
+            resp.retries = attempt
+            resp.waited = int(self.clock() - budget.started)
+            return resp
+
+    # ---- token ------------------------------------------------------------------------
+    def _assertion(self):
+        p = self.module.params
+        if self.credential == 'client_assertion':
+            return p['client_assertion']
+        try:
+            with open(p['client_certificate_path']) as f:
+                der = pem_certificate_der(f.read())
+        except (IOError, OSError, ValueError) as e:
+            raise EntraError('Could not read the certificate client_certificate_path=%s: %s'
+                             % (p['client_certificate_path'], e))
+        header, claims = assertion_parts(self.client_id, self.token_url, der, self.clock())
+        data = signing_input(header, claims)
+        openssl = self.module.get_bin_path('openssl', required=True)
+        # The key stays in its file: openssl reads it by path, the data to sign goes on stdin.
+        rc, out, err = self.module.run_command([openssl, 'dgst', '-sha256', '-sign', p['client_private_key_path'],
+                                                '-passin', 'pass:'],
+                                               data=data.encode('ascii'), binary_data=True, encoding=None)
+        if rc != 0 or not out:
+            if isinstance(err, bytes):
+                err = err.decode('utf-8', 'replace')
+            raise EntraError('Could not sign the client assertion with client_private_key_path=%s (openssl rc=%s: %s). '
+                             'The key must be an unencrypted PEM RSA private key matching the certificate'
+                             % (p['client_private_key_path'], rc, (err or '').strip()[:300]))
+        return data + '.' + b64url(out)
+
+    def token(self, doing):
+        if self._token and self.clock() < self._token_expires - 60:
+            return self._token
+        form = {'grant_type': 'client_credentials', 'client_id': self.client_id,
+                'scope': self.graph_url + '/.default'}
+        if self.credential == 'client_secret':
+            form['client_secret'] = self.module.params['client_secret']
+        else:
+            form['client_assertion_type'] = JWT_BEARER
+            form['client_assertion'] = self._assertion()
+        what = 'Could not get a Microsoft Graph token for client_id %s in tenant %s (to %s)' % (
+            self.client_id, self.tenant_id, doing)
+        resp = self._retrying(what, 'POST', self.token_url,
+                              {'Content-Type': 'application/x-www-form-urlencoded', 'Accept': 'application/json'},
+                              urlencode(form), TOKEN_RETRY_STATUSES)
+        body = resp.json() if resp.status == 200 else None
+        if not (isinstance(body, dict) and body.get('access_token')):
+            text, code = aadsts_text(resp) if resp.status != 200 else ('answer without access_token', None)
+            raise EntraError('%s from %s: %s' % (what, self.token_url, text))
+        self._token = body['access_token']
+        self._token_expires = self.clock() + int(body.get('expires_in') or 300)
+        return self._token
+
+    # ---- Graph calls ------------------------------------------------------------------
+    def sp_label(self, sp_id):
+        """'Alation alation1' (id) when the app may read the service principal, else the id (no retries)."""
+        if sp_id not in self._labels:
+            self._labels[sp_id] = 'service principal %s' % sp_id
+            try:
+                resp = self._send('GET', '%s/v1.0/servicePrincipals/%s?$select=id,displayName'
+                                  % (self.graph_url, quote(sp_id, safe='')),
+                                  {'Authorization': 'Bearer ' + (self._token or ''), 'Accept': 'application/json'},
+                                  None)
+                body = resp.json() if resp.status == 200 else None
+                if isinstance(body, dict) and body.get('displayName'):
+                    self._labels[sp_id] = "service principal '%s' (%s)" % (body['displayName'], sp_id)
+            except _http.TransportError:
+                pass
+        return self._labels[sp_id]
+
+    def call(self, method, path, doing, sp_id, job_id=None, body=None, accept=(200, 201, 204)):
+        """One Graph v1.0 call; returns the Response when its status is in `accept`."""
+        url = self.graph_url + '/v1.0' + path
+        data = json.dumps(body) if body is not None else None
+        refreshed = False
+        while True:
+            headers = {'Authorization': 'Bearer ' + self.token(doing), 'Accept': 'application/json',
+                       'client-request-id': str(uuid.uuid4())}
+            if data is not None:
+                headers['Content-Type'] = 'application/json'
+            what = 'Could not %s for service principal %s (%s %s)' % (doing, sp_id, method, path)
+            resp = self._retrying(what, method, url, headers, data, GRAPH_RETRY_STATUSES)
+            if resp.status in accept:
+                return resp
+            text, code = graph_error_text(resp)
+            if resp.status == 401 and code == 'InvalidAuthenticationToken' and not refreshed:
+                # expired or revoked access token: one fresh token, then give up
+                self._token = None
+                refreshed = True
+                continue
+            raise EntraError(self._explain(resp, text, doing, sp_id, job_id, '/synchronization' in path))
+
+    def _explain(self, resp, text, doing, sp_id, job_id, sync):
+        status = resp.status
+        label = 'service principal %s' % sp_id if status == 404 and not job_id else self.sp_label(sp_id)
+        head = 'Could not %s for %s: %s.' % (doing, label, text)
+        retried = ' Retried %d time(s) over %ss (retry_budget %ss).' % (resp.retries, resp.waited, self.retry_budget) \
+            if getattr(resp, 'retries', 0) else ''
+        if status == 401 and sync:
+            fix = (' Graph answers 401 on synchronization endpoints when the app lacks a permission: give the app '
+                   '(client_id %s) %s.' % (self.client_id, PERMISSION_HINT))
+        elif status == 401:
+            fix = ' The access token was rejected; check tenant_id and graph_url belong to the same cloud.'
+        elif status == 403:
+            fix = (' Either the app (client_id %s) lacks %s, or a new app/permission had not replicated yet '
+                   '(raise retry_budget).' % (self.client_id, PERMISSION_HINT))
+        elif status == 404 and job_id:
+            fix = (" The synchronization job '%s' does not exist on this service principal: leave job_id unset to "
+                   "use its only job, or read the jobs with alation.scim.entra_sync_job." % job_id)
+        elif status == 404:
+            fix = (" No service principal '%s' in tenant %s: service_principal_id must be the Object ID of the "
+                   "Enterprise application (Enterprise applications > Properties), not the Application (client) "
+                   "ID nor the app registration's object ID." % (sp_id, self.tenant_id))
+        elif status == 429:
+            fix = ' Microsoft Graph kept throttling; raise retry_budget or run fewer hosts at once (forks/serial).'
+            if getattr(resp, 'retry_after_refused', False):
+                fix = ' Graph asked to wait longer than the remaining retry_budget; raise retry_budget.'
+        elif status == 409:
+            fix = ' The conflict persisted (replication delay or a concurrent change); retry later.'
+        elif status >= 500:
+            fix = ' Microsoft Graph kept failing; retry later (status: https://status.cloud.microsoft).'
+        else:
+            fix = ''
+        return head + retried + fix
+
+    # ---- synchronization API ----------------------------------------------------------
+    @staticmethod
+    def sync_path(sp_id, rest=''):
+        return '/servicePrincipals/%s/synchronization%s' % (quote(sp_id, safe=''), rest)
+
+    def list_jobs(self, sp_id):
+        resp = self.call('GET', self.sync_path(sp_id, '/jobs'), 'read the synchronization jobs', sp_id)
+        body = resp.json() or {}
+        return body.get('value') or []
+
+    def get_job(self, sp_id, job_id):
+        return self.call('GET', self.sync_path(sp_id, '/jobs/%s' % quote(job_id, safe='')),
+                         "read synchronization job '%s'" % job_id, sp_id, job_id).json() or {}
+
+    def pick_job(self, sp_id, job_id=None):
+        """The job to work on: `job_id`, or the service principal's only job."""
+        jobs = self.list_jobs(sp_id)
+        listing = ', '.join('%s (%s)' % (j.get('id'), j.get('templateId')) for j in jobs) or 'none'
+        if job_id:
+            for job in jobs:
+                if job.get('id') == job_id:
+                    return job
+            raise EntraError("Synchronization job '%s' not found on %s; its jobs: %s"
+                             % (job_id, self.sp_label(sp_id), listing))
+        if len(jobs) == 1:
+            return jobs[0]
+        if not jobs:
+            raise EntraError('%s has no synchronization job: set up provisioning (Provisioning > Get started) '
+                             'for the enterprise application first' % _upper_first(self.sp_label(sp_id)))
+        raise EntraError('%s has %d synchronization jobs, set job_id to one of: %s'
+                         % (_upper_first(self.sp_label(sp_id)), len(jobs), listing))
+
+    def get_secrets(self, sp_id):
+        body = self.call('GET', self.sync_path(sp_id, '/secrets'), 'read the synchronization secrets',
+                         sp_id).json() or {}
+        return dict((s.get('key'), s.get('value')) for s in body.get('value') or [])
+
+    def put_secrets(self, sp_id, items):
+        # Key names are case-sensitive (BaseAddress, SecretToken); Graph answers a wrong case with 500.
+        self.call('PUT', self.sync_path(sp_id, '/secrets'), 'save the synchronization secrets', sp_id,
+                  body={'value': [{'key': k, 'value': v} for k, v in items]})
+
+    def validate_credentials(self, sp_id, job_id, credentials=None):
+        """(True, None) when Entra could use the credentials against the app, else (False, reason)."""
+        body = {'useSavedCredentials': True} if credentials is None else \
+            {'credentials': [{'key': k, 'value': v} for k, v in credentials]}
+        what = 'validate the %s credentials of job %s' % ('saved' if credentials is None else 'proposed', job_id)
+        resp = self.call('POST', self.sync_path(sp_id, '/jobs/%s/validateCredentials' % quote(job_id, safe='')),
+                         what, sp_id, job_id, body=body, accept=(204, 200, 400))
+        if resp.status == 400:
+            return False, graph_error_text(resp)[0]
+        return True, None
+
+    def job_action(self, sp_id, job_id, action, body=None):
+        doing = "%s synchronization job '%s'" % (action, job_id)
+        self.call('POST', self.sync_path(sp_id, '/jobs/%s/%s' % (quote(job_id, safe=''), action)), doing, sp_id,
+                  job_id, body=body if body is not None else {})
+
+    def lift_quarantine(self, sp_id, job_id):
+        self.job_action(sp_id, job_id, 'restart', {'criteria': {'resetScope': QUARANTINE_RESET_SCOPE}})
+
+    def wait_job(self, sp_id, job_id, done, timeout, interval=3):
+        """Poll the job until done(job) or timeout seconds; returns the last job read."""
+        deadline = self.clock() + timeout
+        while True:
+            job = self.get_job(sp_id, job_id)
+            if done(job) or self.clock() >= deadline:
+                return job
+            self.sleep(min(interval, max(0.1, deadline - self.clock())))
