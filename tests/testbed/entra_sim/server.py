@@ -39,7 +39,8 @@ GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 SYNC_PERMISSIONS = ("Synchronization.ReadWrite.All", "Application.ReadWrite.OwnedBy",
                     "Application.ReadWrite.All")
-SP_READ_PERMISSIONS = SYNC_PERMISSIONS + ("Application.Read.All", "Directory.Read.All")
+SP_READ_PERMISSIONS = ("Application.ReadWrite.OwnedBy", "Application.ReadWrite.All", "Application.Read.All",
+                       "Directory.Read.All")
 # Keys Entra accepts in synchronization secrets (case-sensitive; anything else -> 500).
 KNOWN_SECRET_KEYS = ("BaseAddress", "SecretToken", "ClientIdentifier", "ClientSecret",
                      "SyncNotificationSettings", "SyncAll", "Domain", "UserName",
