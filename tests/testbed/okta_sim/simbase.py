@@ -1,0 +1,208 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the Okta and PingOne simulators share: an HTTPS JSON server on loopback, server
+certificates from the test bed CA (or a throwaway CA), and a SCIM client that calls the
+simulated Alation hosts the way an IdP's provisioning engine does (CA verified)."""
+
+import datetime
+import http.server
+import ipaddress
+import json
+import os
+import ssl
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def iso(ts=None):
+    return (ts or utcnow()).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_iso(text):
+    text = text.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    dt = datetime.datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        raise ValueError("no zone")
+    return dt
+
+
+class SimError(Exception):
+    """An HTTP error answer: status, JSON body, extra headers."""
+
+    def __init__(self, status, body, headers=None):
+        Exception.__init__(self, status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+def loopback_only(url):
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def scim_call(base, token, method, rel, body=None, ca_path=None, timeout=15):
+    """(status, parsed body or None, error text or None) of one SCIM call with a bearer token."""
+    if not loopback_only(base):
+        return None, None, "refused: the simulator only calls loopback SCIM endpoints"
+    url = base.rstrip("/") + "/" + rel.lstrip("/")
+    data = json.dumps(body).encode("utf-8") if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Accept", "application/scim+json")
+    if data is not None:
+        req.add_header("Content-Type", "application/scim+json")
+    if token is not None:
+        req.add_header("Authorization", "Bearer " + token)
+    ctx = ssl.create_default_context(cafile=ca_path) if ca_path else ssl.create_default_context()
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=timeout) as resp:
+            raw = resp.read()
+            status = resp.status
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        status = e.code
+    except (urllib.error.URLError, OSError, ssl.SSLError) as e:
+        return None, None, "connection failed: %s" % (getattr(e, "reason", None) or e)
+    try:
+        parsed = json.loads(raw.decode("utf-8")) if raw else None
+    except ValueError:
+        parsed = None
+    return status, parsed, None
+
+
+# ---------------------------------------------------------------- certificates
+def _openssl(*args):
+    subprocess.run(("openssl",) + args, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def ensure_ca(directory):
+    """A throwaway CA in `directory` (for development without the test bed); (pem, key)."""
+    pem, key = os.path.join(directory, "ca.pem"), os.path.join(directory, "ca.key")
+    if not (os.path.exists(pem) and os.path.exists(key)):
+        os.makedirs(directory, exist_ok=True)
+        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", pem, "-days", "30",
+                 "-subj", "/CN=alation-scim simulator throwaway CA")
+        os.chmod(key, 0o600)
+    return pem, key
+
+
+def ensure_server_cert(directory, ip, ca_pem, ca_key, name="server"):
+    """A certificate for `ip` signed by the CA; reissued when the CA changed. (cert, key)."""
+    os.makedirs(directory, exist_ok=True)
+    cert, key = os.path.join(directory, name + ".pem"), os.path.join(directory, name + ".key")
+    stamp = os.path.join(directory, name + ".ca")
+    with open(ca_pem) as f:
+        ca_text = f.read()
+    try:
+        with open(stamp) as f:
+            fresh = f.read() == ca_text and os.path.exists(cert) and os.path.exists(key)
+    except OSError:
+        fresh = False
+    if not fresh:
+        csr, ext = os.path.join(directory, name + ".csr"), os.path.join(directory, name + ".ext")
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + ip)
+        os.chmod(key, 0o600)
+        with open(ext, "w") as f:
+            f.write("subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n" % ip)
+        _openssl("x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial",
+                 "-CAserial", os.path.join(directory, "ca.srl"), "-out", cert, "-days", "30", "-extfile", ext)
+        with open(stamp, "w") as f:
+            f.write(ca_text)
+    return cert, key
+
+
+def pick_ca(testbed_ca_dir, state_dir):
+    """The test bed CA when present (its key too), else a throwaway one in state_dir."""
+    pem, key = os.path.join(testbed_ca_dir, "ca.pem"), os.path.join(testbed_ca_dir, "ca.key")
+    if os.path.exists(pem) and os.path.exists(key):
+        return pem, key
+    return ensure_ca(os.path.join(state_dir, "throwaway-ca"))
+
+
+# ---------------------------------------------------------------- HTTP plumbing
+class Handler(http.server.BaseHTTPRequestHandler):
+    """Hands every request to server.app.handle(method, path, query, headers, raw)."""
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        http.server.BaseHTTPRequestHandler.setup(self)
+        self.connection.settimeout(30)
+        self.connection.do_handshake()
+
+    def log_message(self, fmt, *args):
+        # Access log without query strings (they can hold filters) or bodies.
+        sys.stderr.write("%s %s\n" % (self.log_date_time_string(),
+                                       (fmt % args).split("?")[0]))
+
+    def _any(self):
+        split = urllib.parse.urlsplit(self.path)
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        try:
+            status, body, headers = self.server.app.handle(self.command, split.path, split.query, self.headers, raw)
+        except SimError as e:
+            status, body, headers = e.status, e.body, e.headers
+        except Exception as e:  # a simulator bug: answer 500, say it on stderr
+            sys.stderr.write("simulator error: %r\n" % (e,))
+            status, body, headers = 500, {"error": "simulator error"}, {}
+        if status is None:  # fault "down": drop the connection without an answer
+            self.close_connection = True
+            return
+        data = b"" if body is None else json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, str(v))
+        if body is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+
+
+class TLSServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address, app, cert, key):
+        if not address[0].startswith("127."):
+            raise ValueError("simulators listen on loopback (127.0.0.0/8) only")
+        http.server.ThreadingHTTPServer.__init__(self, address, Handler)
+        self.app = app
+        self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ssl_context.load_cert_chain(cert, key)
+
+    def get_request(self):
+        # handshake in the handler thread: one stuck client cannot block accept()
+        sock, addr = self.socket.accept()
+        return self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+    def handle_error(self, request, client_address):
+        sys.stderr.write("connection from %s failed: %r\n" % (client_address[0], sys.exc_info()[1]))
+
+
+def serve_in_thread(server):
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    return t
+
+
+def parse_json(raw, error):
+    try:
+        return json.loads(raw.decode("utf-8")) if raw else {}
+    except ValueError:
+        raise error
