@@ -44,6 +44,8 @@ _WORD_RE = re.compile(r'^[a-z][a-z0-9_]{0,31}$')
 # Runs of characters a bearer token (base64, base64url, hex, JWT) can be made of.
 _SECRETISH_RUN_RE = re.compile(r'[A-Za-z0-9+/=_~.\-]{16,}')
 _SPLIT_RE = re.compile(r'[/.]')
+# Entra object, tenant and request ids: identifiers a reader needs, not credentials.
+_UUID_RE = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
 # XML 1.0 forbids most control characters even when escaped.
 _XML_BAD_RE = re.compile(u'[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
 _CTRL_RE = re.compile(u'[\x00-\x08\x0b-\x1f\x7f]')
@@ -65,8 +67,8 @@ def _is_secretish(piece):
     """True for a piece of text shaped like a random credential.
 
     Random strings switch between lower case, upper case and digits far more often
-    than words, paths, host names or version numbers do; hex strings (and UUIDs) of
-    32+ digits are treated as secrets too. Measured: ~0.1% of random 22-64 character
+    than words, paths, host names or version numbers do; hex strings of 32+ digits
+    are treated as secrets too (hyphenated UUIDs are ids and are kept, see redact_secrets). Measured: ~0.1% of random 22-64 character
     tokens slip through, so this backs up the key allow-list, it does not replace it.
     False positives only cost a redaction.
     """
@@ -91,6 +93,8 @@ def redact_secrets(text):
 
     def _sub(match):
         run = match.group(0)
+        if _UUID_RE.match(run):
+            return run
         if _is_secretish(run) or any(_is_secretish(p) for p in _SPLIT_RE.split(run)):
             found[0] = True
             return REDACTED

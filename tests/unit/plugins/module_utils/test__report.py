@@ -139,6 +139,7 @@ def test_token_in_message_or_url_is_redacted(make):
     'EncounteredQuarantineException: the job is in quarantine',
     'rosemeta.utils.users_and_groups.configuration_utils has no set_scim_bearer_token',
     'https://127.0.10.1:8443/scim/v2/ answered 200; expires 2027-05-28T09:32:28Z',
+    'service principal 40f4d2b2-5abd-42c0-a6bd-9f481b62cc55 not found (request-id 9F481B62-5ABD-42C0-A6BD-40F4D2B2CC55)',
 ])
 def test_ordinary_messages_are_not_redacted(text):
     assert _report.redact_secrets(text) == (text, False)
