@@ -11,6 +11,7 @@ from testbed_fixtures import (  # noqa: E402
     LeakScanner,
     cleanup_runner,
     make_runner,
+    session_lock,
     start_testbed,
 )
 
@@ -21,7 +22,8 @@ __all__ = ["LeakScanner"]
 def testbed():
     if os.geteuid() != 0:
         pytest.fail("integration tests drive the test bed and must run as root")
-    return start_testbed()
+    with session_lock():
+        yield start_testbed()
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,9 @@
 
 Fixtures (registered by tests/integration/conftest.py):
 
-``testbed`` (session): runs ``tests/testbed/testbed install`` and ``up`` once (idempotent,
-seconds when already up), then yields a ``testbed_lib.Testbed``:
+``testbed`` (session): takes the test bed's session lock (one pytest session at a time drives
+the shared fleet; a second one waits and says so), runs ``tests/testbed/testbed install`` and
+``up`` once (idempotent, seconds when already up), then yields a ``testbed_lib.Testbed``:
 
     testbed.inventory            path of the inventory (groups: alation, plain, all + localhost)
     testbed.hosts                ['alation1', 'alation2', 'alation3']   Alation hosts
@@ -26,6 +27,8 @@ seconds when already up), then yields a ``testbed_lib.Testbed``:
     testbed.launches(host)       alation_django_shell launches since reset
     testbed.scim_get(host, token, path='Users') -> HTTP status (CA verified)
     testbed.scim_request(host, token, path, method='GET', body=None) -> (status, json)
+    testbed.ssh(host, command, input=None, timeout=60) -> CompletedProcess (ssh as deploy)
+    testbed.django_shells(host) / testbed.kill_django_shells(host)   stray manage.py shells
     testbed.entra                dict with tenant_id, client_id, client_secret, url, ca_path,
                                  admin_url, and per host service_principal_id / job_id
                                  (None if the Entra simulator is not installed)
@@ -54,6 +57,7 @@ values themselves.
 """
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -87,6 +91,25 @@ def testbed_cli(*args, timeout=900):
     if proc.returncode != 0:
         raise RuntimeError("testbed %s failed (rc=%d):\n%s" % (" ".join(args), proc.returncode, proc.stdout[-4000:]))
     return proc.stdout
+
+
+@contextlib.contextmanager
+def session_lock(path=os.path.join(testbed_lib.STATE_DIR, "pytest-session.lock")):
+    """Serialise pytest sessions on this machine: they all share one fleet and its knobs."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 100, 0).decode(errors="replace").strip()
+            sys.stderr.write("\ntestbed: waiting for the test session holding %s (%s)\n" % (path, holder))
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, ("pid %d: %s" % (os.getpid(), " ".join(sys.argv))).encode()[:200], 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def start_testbed(hosts=DEFAULT_ALATION_HOSTS, plain_hosts=DEFAULT_PLAIN_HOSTS):

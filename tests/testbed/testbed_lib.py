@@ -19,6 +19,9 @@ Helper API (pure state manipulation, runs as root on the machine hosting the tes
     tb.rotations(host)              # calls of set_scim_bearer_token() since the last reset
     tb.launches(host)               # alation_django_shell launches since the last reset
     tb.scim_get(host, token, path='Users')  # HTTP status over HTTPS, CA verified
+    tb.ssh(host, command, input=None, timeout=60)  # CompletedProcess (text) of ssh as deploy
+    tb.django_shells(host)          # pids of manage.py shell processes running on the host
+    tb.kill_django_shells(host)     # SIGKILL them (clean-up after a `hang` test); returns count
 
 Token storage is the host's own Django SQLite DB (the system under simulation): table
 rosemeta_scimbearertoken (one row at most) and rosemeta_scimbearertokenrotation (history,
@@ -31,8 +34,11 @@ import http.client
 import json
 import os
 import secrets
+import signal
 import sqlite3
 import ssl
+import subprocess
+import time
 
 STATE_DIR = os.environ.get("ALATION_SCIM_TESTBED_STATE", "/var/lib/alation-scim-testbed")
 ALATION_VERSION = "2023.3.2.1"
@@ -308,3 +314,50 @@ class Testbed:
 
     def scim_get(self, host, token, path="Users"):
         return self.scim_request(host, token, path)[0]
+
+    # ---- SSH and processes ---------------------------------------------------
+    def ssh_argv(self, host):
+        return ["ssh", "-i", self.ssh_key, "-o", "UserKnownHostsFile=" + self.known_hosts,
+                "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                "-p", "2222", "deploy@" + self.address(host)]
+
+    def ssh(self, host, command, input=None, timeout=60):
+        """Run `command` on `host` as deploy over real SSH (stdin = input)."""
+        return subprocess.run(self.ssh_argv(host) + [command], input=input, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout)
+
+    def _host_ns(self, host):
+        try:
+            with open(os.path.join(self.host_dir(host), "run", "ns")) as f:
+                return f.read().strip()
+        except OSError:
+            return None
+
+    def django_shells(self, host):
+        ns = self._host_ns(host)
+        pids = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                if os.readlink("/proc/%s/ns/mnt" % pid) != ns:
+                    continue
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if b"manage.py" in argv and b"shell" in argv:
+                pids.append(int(pid))
+        return pids
+
+    def kill_django_shells(self, host):
+        pids = self.django_shells(host)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + 5
+        while time.time() < deadline and self.django_shells(host):
+            time.sleep(0.05)
+        return len(pids)
