@@ -1,0 +1,267 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) alation.scim contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place that talks to the PingOne platform API (private to the collection).
+
+A PingOne SCIM propagation store (outbound provisioning connection) keeps Alation's token in
+``configuration.OAUTH_ACCESS_TOKEN`` (authentication method "OAuth 2 Bearer Token").  PingOne
+replaces the whole store on ``PUT``, so the store is read, only that key is replaced and the
+object is written back as read; changes reach provisioning when a propagation revision is
+created (``POST .../propagation/revisions``, which also starts a resync).  Needs a worker
+app with the Environment Admin role (client credentials at ``{auth}/{envID}/as/token``).
+
+The store read back can carry secrets in clear (PingOne's own example shows
+BASIC_AUTH_PASSWORD), so anything returned passes through redact_store() first.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import base64
+import copy
+import json
+import re
+import time
+
+from ansible.module_utils.six import string_types
+from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urlsplit
+
+from ansible_collections.alation.scim.plugins.module_utils._http import (
+    RetryBudget,
+    TransportError,
+    backoff_delay,
+    parse_retry_after,
+    send,
+)
+
+# Region code -> top-level domain of api.pingone.<tld> / auth.pingone.<tld>
+REGIONS = {'NA': 'com', 'EU': 'eu', 'AP': 'asia', 'CA': 'ca', 'AU': 'com.au'}
+TOKEN_KEY = 'OAUTH_ACCESS_TOKEN'
+BEARER_METHOD = 'OAuth 2 Bearer Token'
+REDACTED = '********'
+_SECRET_KEY_RE = re.compile(r'(PASSWORD|SECRET|TOKEN)', re.I)
+
+STATUS_HINTS = {
+    401: ('PingOne refused the access token: check client_id / client_secret of the worker app and that it '
+          'belongs to auth_environment_id.'),
+    403: ('the worker app lacks the Environment Admin role on environment %(env)s: assign it in PingOne '
+          '(Applications > the worker app > Roles > Environment Admin for %(env)s).'),
+    404: ('no propagation store %(store)s in environment %(env)s: check store_id (Integrations > Provisioning > '
+          'the connection) and environment_id.'),
+}
+TOKEN_HINTS = {
+    'invalid_client': ('check client_id / client_secret of the worker app, and token_auth_method (the app\'s Token '
+                       'Endpoint Authentication Method: client_secret_basic or client_secret_post).'),
+    'unauthorized_client': 'the app must be a Worker app allowed the client_credentials grant.',
+}
+
+
+class PingOneError(Exception):
+    def __init__(self, message, status=None, code=None):
+        super(PingOneError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+# ------------------------------------------------------------------ pure helpers
+def base_urls(region='NA', api_url=None, auth_url=None):
+    """(api base, auth base) without trailing slashes; explicit URLs win over the region."""
+    if region not in REGIONS:
+        raise PingOneError('region must be one of %s (got %r).' % (', '.join(sorted(REGIONS)), region))
+    tld = REGIONS[region]
+    api = (api_url or 'https://api.pingone.%s' % tld).rstrip('/')
+    auth = (auth_url or 'https://auth.pingone.%s' % tld).rstrip('/')
+    for name, url in (('api_url', api), ('auth_url', auth)):
+        if urlsplit(url).scheme != 'https' or not urlsplit(url).netloc:
+            raise PingOneError('%s must be an https:// URL (got %r).' % (name, url))
+    if api.endswith('/v1'):
+        api = api[:-3]
+    return api, auth
+
+
+def redact_store(store):
+    """A copy of the store fit to print: every secret-looking configuration value masked."""
+    out = copy.deepcopy(store or {})
+    conf = out.get('configuration')
+    if isinstance(conf, dict):
+        for key in list(conf):
+            if _SECRET_KEY_RE.search(key) and conf[key] not in (None, ''):
+                conf[key] = REDACTED
+    return out
+
+
+def secret_values(store):
+    """Secret-looking configuration values of a store as read (to keep them out of any output)."""
+    conf = (store or {}).get('configuration') or {}
+    return [v for k, v in conf.items() if _SECRET_KEY_RE.search(k) and isinstance(v, string_types) and v]
+
+
+def updated_store(store, token, store_id):
+    """(store to PUT, changed): the store as read with only configuration.OAUTH_ACCESS_TOKEN replaced.
+
+    Raises PingOneError when the store is not a SCIM store using the bearer token method.
+    """
+    if not isinstance(store, dict) or not isinstance(store.get('configuration'), dict):
+        raise PingOneError('Propagation store %s has no configuration object: it is not a SCIM store.' % store_id)
+    kind = str(store.get('type', '')).lower()
+    if kind != 'scim':
+        raise PingOneError('Propagation store %s is of type %r, not SCIM: check store_id.' % (store_id, store.get('type')))
+    method = store['configuration'].get('AUTHENTICATION_METHOD')
+    if method != BEARER_METHOD:
+        raise PingOneError('Propagation store %s authenticates with %r, not %r: switch the connection to "OAuth 2 '
+                           'Bearer Token" in PingOne first, so that it sends Alation\'s token as a bearer token.'
+                           % (store_id, method, BEARER_METHOD))
+    new = copy.deepcopy(store)
+    changed = new['configuration'].get(TOKEN_KEY) != token
+    new['configuration'][TOKEN_KEY] = token
+    return new, changed
+
+
+def describe_error(status, body, doing, env_id, store_id=None):
+    if isinstance(body, dict) and body.get('error'):
+        code = body.get('error')
+        text = '%s: PingOne answered HTTP %s %s: %s' % (doing, status, code, body.get('error_description') or '')
+        if TOKEN_HINTS.get(code):
+            text += '. Fix: ' + TOKEN_HINTS[code]
+        return text, code
+    code = body.get('code') if isinstance(body, dict) else None
+    text = '%s: PingOne answered HTTP %s' % (doing, status)
+    if code:
+        text += ' %s: %s' % (code, body.get('message') or '')
+        details = [d.get('message') or d.get('code') for d in body.get('details') or [] if isinstance(d, dict)]
+        if details:
+            text += ' (%s)' % '; '.join(str(d) for d in details if d)
+    hint = STATUS_HINTS.get(status)
+    if hint and not (status == 404 and store_id is None):
+        text += '. Fix: ' + hint % {'env': env_id, 'store': store_id}
+    return text, code
+
+
+# ------------------------------------------------------------------ the client
+class PingOneClient(object):
+    def __init__(self, environment_id, client_id, client_secret, region='NA', api_url=None, auth_url=None,
+                 auth_environment_id=None, token_auth_method='client_secret_basic', validate_certs=True,
+                 ca_path=None, timeout=30, max_wait=120, retries=5, transport=send, clock=time.time,
+                 sleep=time.sleep):
+        self.env_id = environment_id
+        self.auth_env_id = auth_environment_id or environment_id
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.api_url, self.auth_url = base_urls(region, api_url, auth_url)
+        self.token_auth_method = token_auth_method
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.timeout = timeout
+        self.max_wait = max_wait
+        self.retries = retries
+        self.transport = transport
+        self.clock = clock
+        self.sleep = sleep
+        self._token = None
+        self._expires = 0
+
+    def _request(self, method, url, doing, headers, data=None, store_id=None):
+        budget = RetryBudget(self.max_wait, clock=self.clock, sleep=self.sleep)
+        attempt = 0
+        while True:
+            try:
+                resp = self.transport(method, url, headers=headers, data=data, validate_certs=self.validate_certs,
+                                      ca_path=self.ca_path, timeout=self.timeout)
+            except TransportError as e:
+                if e.tls or attempt >= self.retries or not budget.wait(backoff_delay(attempt)):
+                    fix = ('check ca_path (the CA that signed the PingOne endpoint certificate)' if e.tls
+                           else 'check region / api_url / auth_url and the network path to PingOne')
+                    raise PingOneError('%s: could not reach %s: %s. Fix: %s.' % (doing, url, e.message, fix))
+                attempt += 1
+                continue
+            if 200 <= resp.status < 300:
+                return resp
+            retryable = resp.status == 429 or resp.status >= 500
+            if retryable and attempt < self.retries:
+                delay = parse_retry_after(resp.headers.get('retry-after'))
+                if delay is None:
+                    delay = backoff_delay(attempt)
+                if budget.wait(delay):
+                    attempt += 1
+                    continue
+            message, code = describe_error(resp.status, resp.json(), doing, self.env_id, store_id)
+            if resp.status == 429:
+                message += '. PingOne kept throttling for longer than max_wait (%s s): retry later.' % self.max_wait
+            raise PingOneError(message, status=resp.status, code=code)
+
+    def access_token(self):
+        if self._token and self.clock() < self._expires - 60:
+            return self._token
+        url = '%s/%s/as/token' % (self.auth_url, quote(self.auth_env_id, safe=''))
+        doing = 'Getting a PingOne access token for worker app %s from %s' % (self.client_id, url)
+        form = [('grant_type', 'client_credentials')]
+        headers = {'Content-Type': 'application/x-www-form-urlencoded', 'Accept': 'application/json'}
+        if self.token_auth_method == 'client_secret_post':
+            form += [('client_id', self.client_id), ('client_secret', self.client_secret)]
+        else:
+            pair = ('%s:%s' % (quote(self.client_id, safe=''), quote(self.client_secret, safe=''))).encode('utf-8')
+            headers['Authorization'] = 'Basic ' + base64.b64encode(pair).decode('ascii')
+        resp = self._request('POST', url, doing, headers, data=urlencode(form))
+        body = resp.json() or {}
+        if not body.get('access_token'):
+            raise PingOneError(doing + ': the answer carried no access_token.')
+        self._token = body['access_token']
+        self._expires = self.clock() + int(body.get('expires_in') or 3600)
+        return self._token
+
+    def call(self, method, path, doing, body=None, store_id=None):
+        url = '%s/v1/environments/%s%s' % (self.api_url, quote(self.env_id, safe=''), path)
+        headers = {'Accept': 'application/json', 'Authorization': 'Bearer ' + self.access_token()}
+        data = None
+        if body is not None:
+            headers['Content-Type'] = 'application/json'
+            data = json.dumps(body)
+        return self._request(method, url, doing, headers, data=data, store_id=store_id).json()
+
+    def get_store(self, store_id):
+        return self.call('GET', '/propagation/stores/%s' % quote(store_id, safe=''),
+                         'Reading propagation store %s of environment %s' % (store_id, self.env_id), store_id=store_id)
+
+    def put_store(self, store_id, store):
+        return self.call('PUT', '/propagation/stores/%s' % quote(store_id, safe=''),
+                         'Saving the new token in propagation store %s of environment %s' % (store_id, self.env_id),
+                         body=store, store_id=store_id)
+
+    def create_revision(self, store_id):
+        return self.call('POST', '/propagation/revisions',
+                         'Applying the change of store %s with a propagation revision in environment %s'
+                         % (store_id, self.env_id), body={}, store_id=store_id)
+
+
+def pingone_argument_spec():
+    """Connection options of PingOne modules (doc fragment alation.scim.pingone_auth)."""
+    from ansible.module_utils.basic import env_fallback
+    return dict(
+        environment_id=dict(type='str', required=True, fallback=(env_fallback, ['PINGONE_ENVIRONMENT_ID'])),
+        auth_environment_id=dict(type='str'),
+        client_id=dict(type='str', required=True, fallback=(env_fallback, ['PINGONE_CLIENT_ID'])),
+        client_secret=dict(type='str', required=True, no_log=True, fallback=(env_fallback, ['PINGONE_CLIENT_SECRET'])),
+        token_auth_method=dict(type='str', default='client_secret_basic',
+                               choices=['client_secret_basic', 'client_secret_post']),
+        region=dict(type='str', default='NA', choices=sorted(REGIONS),
+                    fallback=(env_fallback, ['PINGONE_REGION_CODE'])),
+        api_url=dict(type='str'),
+        auth_url=dict(type='str'),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        timeout=dict(type='int', default=30),
+        max_wait=dict(type='int', default=120),
+    )
+
+
+def client_from_module(module):
+    p = module.params
+    try:
+        return PingOneClient(p['environment_id'], p['client_id'], p['client_secret'], region=p['region'],
+                             api_url=p.get('api_url'), auth_url=p.get('auth_url'),
+                             auth_environment_id=p.get('auth_environment_id'),
+                             token_auth_method=p['token_auth_method'], validate_certs=p['validate_certs'],
+                             ca_path=p.get('ca_path'), timeout=p['timeout'], max_wait=p['max_wait'])
+    except PingOneError as e:
+        module.fail_json(msg=e.message)

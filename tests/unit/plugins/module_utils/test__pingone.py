@@ -1,0 +1,222 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""_pingone: pure parts, then the client against the PingOne simulator over real HTTPS (throwaway
+CA) with a small SCIM endpoint standing in for Alation."""
+
+import json
+import os
+import sys
+import time
+
+import pytest
+
+from ansible_collections.alation.scim.plugins.module_utils import _pingone
+from ansible_collections.alation.scim.plugins.module_utils._http import Response
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests", "testbed", "okta_sim"))
+sys.path.insert(0, os.path.join(REPO, "tests", "testbed", "pingone_sim"))
+from testkit import FakeScim, run_app  # noqa: E402
+import importlib.util  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("pingone_server", os.path.join(REPO, "tests", "testbed", "pingone_sim",
+                                                                              "server.py"))
+pingone_server = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pingone_server)
+
+ENV = "7b0b5a1e-0000-4000-8000-000000000001"
+OTHER_ENV = "7b0b5a1e-0000-4000-8000-000000000009"
+STORE = "2f1c6d3a-0000-4000-8000-000000000002"
+BASIC_STORE = "2f1c6d3a-0000-4000-8000-000000000003"
+WORKER, SECRET = "5c2d-worker", "worker-secret-" + "s" * 20
+OLD_TOKEN = "old-alation-token-" + "0f" * 12
+NEW_TOKEN = "new-alation-token-" + "9e" * 12
+
+
+def scim_conf(url, method="OAuth 2 Bearer Token", token=OLD_TOKEN):
+    conf = {"SCIM_URL": url, "SCIM_VERSION": "2.0", "AUTHENTICATION_METHOD": method,
+            "AUTHORIZATION_TYPE": "Bearer", "USERS_RESOURCE": "/Users", "USER_FILTER": 'userName Eq "%s"',
+            "UNIQUE_USER_IDENTIFIER": "userName", "CREATE_USERS": True, "UPDATE_USERS": True,
+            "DISABLE_USERS": False, "REMOVE_ACTION": "Disable", "GROUP_MEMBERSHIP_HANDLING": "MERGE"}
+    if method == "OAuth 2 Bearer Token":
+        conf["OAUTH_ACCESS_TOKEN"] = token
+    else:
+        conf.update(BASIC_AUTH_USER="alation", BASIC_AUTH_PASSWORD="basic-pass-" + "p" * 12)
+    return conf
+
+
+# ---------------------------------------------------------------- pure parts
+def test_region_urls():
+    assert _pingone.base_urls("EU") == ("https://api.pingone.eu", "https://auth.pingone.eu")
+    assert _pingone.base_urls("AU") == ("https://api.pingone.com.au", "https://auth.pingone.com.au")
+    assert _pingone.base_urls("NA", api_url="https://x/v1/", auth_url="https://y/")[0] == "https://x"
+    with pytest.raises(_pingone.PingOneError):
+        _pingone.base_urls("XX")
+    with pytest.raises(_pingone.PingOneError):
+        _pingone.base_urls("NA", api_url="http://x")
+
+
+def test_updated_store_replaces_only_the_token():
+    store = {"id": STORE, "type": "scim", "name": "A", "_links": {"self": {}},
+             "configuration": scim_conf("https://a/scim/v2/")}
+    new, changed = _pingone.updated_store(store, NEW_TOKEN, STORE)
+    assert changed
+    assert new["configuration"].pop("OAUTH_ACCESS_TOKEN") == NEW_TOKEN
+    expected = json.loads(json.dumps(store))
+    del expected["configuration"]["OAUTH_ACCESS_TOKEN"]
+    assert new == expected
+    assert store["configuration"]["OAUTH_ACCESS_TOKEN"] == OLD_TOKEN  # input untouched
+    assert _pingone.updated_store(store, OLD_TOKEN, STORE)[1] is False
+
+
+def test_updated_store_refuses_basic_auth_and_non_scim():
+    with pytest.raises(_pingone.PingOneError) as e:
+        _pingone.updated_store({"type": "scim", "configuration": scim_conf("u", "Basic Authentication")}, "t", STORE)
+    assert "OAuth 2 Bearer Token" in e.value.message
+    with pytest.raises(_pingone.PingOneError):
+        _pingone.updated_store({"type": "PingOne", "configuration": {}}, "t", STORE)
+
+
+def test_redact_store_masks_every_secret():
+    store = {"configuration": dict(scim_conf("u"), OAUTH_CLIENT_SECRET="cs-" + "c" * 20)}
+    red = _pingone.redact_store(store)
+    text = json.dumps(red)
+    assert OLD_TOKEN not in text and "cs-" not in text
+    assert red["configuration"]["OAUTH_ACCESS_TOKEN"] == "********"
+    assert red["configuration"]["SCIM_URL"] == "u"
+    assert sorted(_pingone.secret_values(store)) == sorted([OLD_TOKEN, "cs-" + "c" * 20])
+
+
+def test_describe_error_hints():
+    body = {"id": "x", "code": "ACCESS_FAILED", "message": "no access", "details": []}
+    text, code = _pingone.describe_error(403, body, "Reading", ENV, STORE)
+    assert code == "ACCESS_FAILED" and "Environment Admin" in text and ENV in text
+    text, _ = _pingone.describe_error(404, {"code": "NOT_FOUND", "message": "m"}, "Reading", ENV, STORE)
+    assert STORE in text and "store_id" in text
+    text, code = _pingone.describe_error(401, {"error": "invalid_client", "error_description": "d"}, "Tok", ENV)
+    assert code == "invalid_client" and "token_auth_method" in text
+
+
+def test_429_honours_retry_after():
+    slept = []
+    calls = []
+    responses = [Response(200, {}, json.dumps({"access_token": "a", "expires_in": 3600}).encode()),
+                 Response(429, {"Retry-After": "3"}, b'{"code": "REQUEST_LIMITED"}'),
+                 Response(200, {}, b'{"id": "s"}')]
+
+    def transport(method, url, **kw):
+        calls.append(url)
+        return responses.pop(0)
+    c = _pingone.PingOneClient(ENV, WORKER, SECRET, transport=transport, sleep=slept.append)
+    assert c.get_store(STORE) == {"id": "s"}
+    assert slept == [3.0]
+
+
+# ---------------------------------------------------------------- against the simulator
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pingone")
+    pki = str(d / "pki")
+    scim_app = FakeScim(OLD_TOKEN)
+    scim = run_app(scim_app, "127.0.40.9", pki, "scim")
+    config = {
+        "workers": {WORKER: {"secret": SECRET, "environment": ENV, "roles": {ENV: ["Environment Admin"]}},
+                    "post-worker": {"secret": SECRET, "environment": ENV, "token_auth_method": "client_secret_post",
+                                    "roles": {ENV: ["Environment Admin"]}},
+                    "weak-worker": {"secret": SECRET, "environment": ENV, "roles": {ENV: ["Identity Data Admin"]}}},
+        "stores": {STORE: {"environment": ENV, "configuration": scim_conf(scim.url + "/scim/v2/")},
+                   BASIC_STORE: {"environment": ENV, "configuration": scim_conf(scim.url + "/scim/v2/", "Basic")}},
+    }
+    cfg = d / "pingone.json"
+    cfg.write_text(json.dumps(config))
+    p1 = pingone_server.PingOne(str(cfg), os.path.join(pki, "ca.pem"))
+    srv = run_app(p1, "127.0.40.1", pki, "pingone")
+    yield {"p1": p1, "url": srv.url, "ca": os.path.join(pki, "ca.pem"), "scim": scim_app}
+    srv.stop()
+    scim.stop()
+
+
+@pytest.fixture
+def p1(world):
+    world["p1"].reset()
+    world["scim"].token = OLD_TOKEN
+    return world["p1"]
+
+
+def client(world, worker=WORKER, **kw):
+    return _pingone.PingOneClient(ENV, worker, kw.pop("secret", SECRET), api_url=world["url"], auth_url=world["url"],
+                                  ca_path=world["ca"], **kw)
+
+
+def wait_run(p1, n=1, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        runs = p1.state()["runs"]
+        if len(runs) >= n:
+            return runs[n - 1]
+        time.sleep(0.05)
+    raise AssertionError("no propagation run")
+
+
+def test_put_keeps_every_field_and_revision_propagates_new_token(world, p1):
+    c = client(world)
+    before = c.get_store(STORE)
+    assert before["configuration"]["OAUTH_ACCESS_TOKEN"] == OLD_TOKEN  # read back in clear: the quirk
+    new, changed = _pingone.updated_store(before, NEW_TOKEN, STORE)
+    c.put_store(STORE, new)
+    after = c.get_store(STORE)
+    assert after["configuration"].pop("OAUTH_ACCESS_TOKEN") == NEW_TOKEN
+    before["configuration"].pop("OAUTH_ACCESS_TOKEN")
+    assert after["configuration"] == before["configuration"]
+    assert {k: v for k, v in after.items() if k not in ("configuration", "updatedAt")} == \
+        {k: v for k, v in before.items() if k not in ("configuration", "updatedAt")}
+    # not applied until a revision: Alation has the new token, PingOne still provisions with the old one
+    world["scim"].token = NEW_TOKEN
+    st = p1.state()["stores"][STORE]
+    assert st["applied_token_fingerprint"] != st["token_fingerprint"]
+    rev = c.create_revision(STORE)
+    assert rev["id"]
+    run = wait_run(p1)
+    assert run["result"] == "SUCCESS" and run["trigger"] == "revision"
+    assert p1.state()["stores"][STORE]["syncStatus"]["status"] == "SUCCESS"
+
+
+def test_partial_put_wipes_the_store_or_is_refused(world, p1):
+    c = client(world)
+    with pytest.raises(_pingone.PingOneError) as e:
+        c.put_store(STORE, {"type": "scim", "configuration": {"OAUTH_ACCESS_TOKEN": NEW_TOKEN}})
+    assert e.value.status == 400 and "SCIM_URL" in e.value.message
+
+
+def test_missing_environment_admin_role(world, p1):
+    with pytest.raises(_pingone.PingOneError) as e:
+        client(world, "weak-worker").get_store(STORE)
+    assert e.value.status == 403 and "Environment Admin" in e.value.message
+
+
+def test_unknown_store(world, p1):
+    with pytest.raises(_pingone.PingOneError) as e:
+        client(world).get_store("2f1c6d3a-0000-4000-8000-00000000dead")
+    assert e.value.status == 404 and "store_id" in e.value.message
+
+
+def test_wrong_secret_and_wrong_auth_method(world, p1):
+    with pytest.raises(_pingone.PingOneError) as e:
+        client(world, secret="nope-nope-nope").get_store(STORE)
+    assert e.value.code == "invalid_client"
+    with pytest.raises(_pingone.PingOneError):
+        client(world, "post-worker").get_store(STORE)  # basic by default: refused
+    assert client(world, "post-worker", token_auth_method="client_secret_post").get_store(STORE)["id"] == STORE
+
+
+def test_throttling_is_ridden_out(world, p1):
+    p1.set_fault({"mode": "throttle", "count": 2, "retry_after": 1})
+    started = time.time()
+    assert client(world).get_store(STORE)["id"] == STORE
+    assert time.time() - started >= 2.0
+
+
+def test_throttling_beyond_budget(world, p1):
+    p1.set_fault({"mode": "throttle", "retry_after": 5})
+    with pytest.raises(_pingone.PingOneError) as e:
+        client(world, max_wait=3).get_store(STORE)
+    assert e.value.status == 429 and "max_wait" in e.value.message
