@@ -1,0 +1,392 @@
+"""End to end: playbooks/rotate_scim.yml (role alation.scim.token_rotation) over real SSH + sudo
+against the test bed's Alation hosts and the Entra ID simulator, HTTPS verified with the test CA.
+
+Tokens are compared and scanned, never printed: assertion messages carry fingerprints at most.
+"""
+
+import json
+import os
+import re
+import sys
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
+
+from entra_sim.client import EntraSim  # noqa: E402
+import testbed_lib  # noqa: E402
+
+PLAYBOOK = os.path.join(REPO, "playbooks", "rotate_scim.yml")
+# The collection form, as users run it: resolves alation.scim.rotate_scim through the collection path.
+FQCN_PLAYBOOK = "- ansible.builtin.import_playbook: alation.scim.rotate_scim\n"
+MARKER = "/var/lib/alation_scim/it-{{ inventory_hostname }}/pending_push.json"
+
+WRITE_SUFFIXES = ("/pause", "/start", "/restart")
+
+
+# ---------------------------------------------------------------- helpers
+@pytest.fixture
+def sim(testbed):
+    if not testbed.entra:
+        pytest.fail("the test bed has no Entra simulator (run `tests/testbed/testbed up` with Entra)")
+    client = EntraSim(testbed.entra["url"], testbed.ca_path)
+    client.fault("none")
+    client.reset()
+    yield client
+    client.fault("none")
+
+
+def sp_of(testbed, host):
+    return testbed.entra["hosts"][host]["service_principal_id"]
+
+
+def fp(token):
+    return testbed_lib.fingerprint(token) if token else None
+
+
+def host_state(testbed, hosts):
+    return {h: (testbed.rotations(h), fp(testbed.current_token(h))) for h in hosts}
+
+
+def sim_snapshot(sim):
+    """What the simulator holds: secrets (as fingerprints) and job states, per service principal."""
+    out = {}
+    for sp, data in sim.state()["service_principals"].items():
+        out[sp] = (
+            {k: fp(v) for k, v in sorted(data["secrets"].items())},
+            [(j["id"], j["status"]["code"], j["schedule"]["state"]) for j in data["jobs"]],
+        )
+    return out
+
+
+def sim_writes(sim, since):
+    return [(r["method"], r["path"]) for r in sim.requests(since)
+            if r["method"] in ("PUT", "PATCH", "DELETE")
+            or (r["method"] == "POST" and r["path"].endswith(WRITE_SUFFIXES))]
+
+
+def rotate(run_playbook, idp="entra", limit=None, check=False, verbosity=0, leak_scanner=None,
+           playbook=PLAYBOOK, **extra):
+    extra_vars = {"alation_scim_hosts": "alation", "alation_scim_idp": idp,
+                  "alation_scim_verify_delay": 1, "alation_scim_pending_marker": MARKER}
+    extra_vars.update(extra)
+    return run_playbook(playbook, limit=limit, extra_vars=extra_vars, check=check,
+                        verbosity=verbosity, leak_scanner=leak_scanner)
+
+
+def output(result):
+    return result.stdout + result.stderr
+
+
+def summary_row(result, host):
+    """The summary table's row of a host: host old new rotated pushed verified action status."""
+    rows = re.findall(r'"(%s\s+\S+\s+\S+\s+(?:yes|no|-)\s+(?:yes|no|-)\s+(?:yes|no|-)\s+\S+\s+\S+)"' % re.escape(host),
+                      result.stdout)
+    assert rows, "no summary row for %s" % host
+    return rows[-1].split()
+
+
+def in_sync(run_playbook, testbed, sim, hosts):
+    """Fresh tokens on `hosts` and Entra holding each one: the state a fleet is in between rotations."""
+    for h in hosts:
+        testbed.reset(h)
+    r = rotate(run_playbook, limit=hosts)
+    assert r.rc == 0, "baseline run failed: %r" % r
+    for h in hosts:
+        assert sim.stored_token(sp_of(testbed, h)) == testbed.current_token(h), "baseline push missing for %s" % h
+        assert testbed.rotations(h) == 0
+    return r
+
+
+def assert_pushed_and_working(testbed, sim, host, old_token):
+    new = testbed.current_token(host)
+    assert new and new != old_token, "%s was not rotated" % host
+    sp = sp_of(testbed, host)
+    assert sim.stored_token(sp) == new, "Entra does not hold the new token of %s" % host
+    assert testbed.scim_get(host, new) == 200
+    assert testbed.scim_get(host, old_token) == 401, "old token of %s still accepted" % host
+    cycle = sim.cycle(sp)
+    assert cycle.get("ok"), "provisioning cycle of %s failed: %s" % (host, cycle.get("error"))
+
+
+# ---------------------------------------------------------------- tests
+def test_rotates_due_hosts_pushes_verifies_and_leaks_nothing(testbed, sim, run_playbook, leak_scanner):
+    hosts = testbed.hosts
+    in_sync(run_playbook, testbed, sim, hosts)
+    due, fresh = hosts[:2], hosts[2:]
+    testbed.expire_in(due[0], 5)
+    testbed.expire_in(due[1], -2)  # already expired: provisioning is down until the push
+    old = {h: testbed.current_token(h) for h in hosts}
+    before = host_state(testbed, hosts)
+    for token in old.values():
+        leak_scanner.add(token)
+    leak_scanner.add(testbed.entra["client_secret"])
+
+    started = time.time()
+    r = rotate(run_playbook, verbosity=4, leak_scanner=leak_scanner, playbook=FQCN_PLAYBOOK)
+    assert r.rc == 0, "rotation run failed: %r" % r
+
+    for h in due:
+        assert testbed.rotations(h) == 1
+        assert_pushed_and_working(testbed, sim, h, old[h])
+        row = summary_row(r, h)
+        assert row[3:7] == ["yes", "yes", "yes", "rotated"], row
+        assert row[1] != row[2]
+    for h in fresh:
+        assert host_state(testbed, [h]) == {h: before[h]}, "%s was not due and must be untouched" % h
+        assert r.stats[h]["changed"] == 0
+        assert summary_row(r, h)[3:7] == ["no", "no", "yes", "none"]
+    # The jobs were paused around the rotation and run again afterwards.
+    paths = [p for _m, p in sim_writes(sim, started)]
+    for h in due:
+        sp = sp_of(testbed, h)
+        assert [p.rsplit("/", 1)[-1] for p in paths if sp in p and p.endswith(WRITE_SUFFIXES)][:1] == ["pause"]
+        assert sim.job(sp)["status"]["code"] == "Active"
+        assert sim.job(sp)["schedule"]["state"] == "Active"
+
+    # The new tokens must not show up anywhere either: stdout/stderr/log at -vvvv, syslog, argv/env.
+    for h in due:
+        leak_scanner.add(testbed.current_token(h))
+    leak_scanner.scan_text("stdout", r.stdout)
+    leak_scanner.scan_text("stderr", r.stderr)
+    leak_scanner.scan_text("log", r.log)
+    leak_scanner.scan_process_samples()
+    leak_scanner.scan_syslog()
+    leak_scanner.scan_host_logs(testbed)
+    leak_scanner.assert_clean()
+
+    # A second run changes nothing anywhere.
+    state = host_state(testbed, hosts)
+    snap = sim_snapshot(sim)
+    since = time.time()
+    r2 = rotate(run_playbook)
+    assert r2.rc == 0, "second run failed: %r" % r2
+    assert all(r2.stats[h]["changed"] == 0 for h in hosts), r2.stats
+    assert host_state(testbed, hosts) == state
+    assert sim_snapshot(sim) == snap
+    assert sim_writes(sim, since) == []
+
+
+def test_check_mode_changes_nothing(testbed, sim, run_playbook):
+    hosts = testbed.hosts
+    in_sync(run_playbook, testbed, sim, hosts)
+    testbed.expire_in(hosts[0], 3)
+    testbed.clear_token(hosts[1])
+    state = host_state(testbed, hosts)
+    snap = sim_snapshot(sim)
+    since = time.time()
+    r = rotate(run_playbook, check=True)
+    assert r.rc == 0, "check-mode run failed: %r" % r
+    assert host_state(testbed, hosts) == state
+    assert sim_snapshot(sim) == snap
+    assert sim_writes(sim, since) == []
+    assert summary_row(r, hosts[0])[6] == "would_rotate"
+    assert summary_row(r, hosts[1])[6] == "would_rotate"
+    assert summary_row(r, hosts[2])[6] == "none"
+    for h in hosts:
+        assert testbed.ssh(h, "sudo test -e /var/lib/alation_scim/it-%s/pending_push.json" % h).returncode == 1
+
+
+def test_idp_down_after_rotation_then_rerun_finishes_with_one_rotation(testbed, sim, run_playbook, leak_scanner):
+    host = testbed.hosts[0]
+    in_sync(run_playbook, testbed, sim, [host])
+    testbed.expire_in(host, 4)
+    old = testbed.current_token(host)
+    leak_scanner.add(old)
+    # Without the pause step the first call to Entra is the push, after the rotation.
+    sim.fault("down")
+    r = rotate(run_playbook, limit=host, alation_scim_entra_pause_job=False, alation_scim_entra_retry_budget=5)
+    assert r.rc != 0
+    assert r.stats[host]["failed"] == 1
+    assert testbed.rotations(host) == 1
+    new = testbed.current_token(host)
+    assert new and new != old
+    text = output(r)
+    expires = testbed.expires_at(host).strftime("%Y-%m-%dT%H:%M")
+    assert "WAS ROTATED at" in text
+    assert expires in text, "the failure message must give the new expiry"
+    assert "Push the SCIM token to the Entra ID provisioning app" in text
+    assert "re-run the same playbook with the same inventory and variables" in text
+    assert "--limit %s" % host in text
+    assert "will not rotate again" in text
+    leak_scanner.add(new)
+    leak_scanner.scan_text("stdout", r.stdout)
+    leak_scanner.assert_clean()
+
+    sim.fault("none")
+    r2 = rotate(run_playbook, limit=host)
+    assert r2.rc == 0, "re-run failed: %r" % r2
+    assert testbed.rotations(host) == 1, "the re-run rotated again"
+    assert testbed.current_token(host) == new
+    assert_pushed_and_working(testbed, sim, host, old)
+    assert summary_row(r2, host)[3:7] == ["no", "yes", "yes", "push_completed"]
+
+    r3 = rotate(run_playbook, limit=host)
+    assert r3.rc == 0 and r3.stats[host]["changed"] == 0
+    assert testbed.rotations(host) == 1
+
+
+def test_paused_job_is_started_again_by_the_rerun(testbed, sim, run_playbook):
+    """Entra refuses the push after the rotation (wrong SCIM URL): the job stays paused, so no cycle
+    runs against the revoked token; the re-run with the fixed setting pushes and starts the job."""
+    host = testbed.hosts[1]
+    in_sync(run_playbook, testbed, sim, [host])
+    testbed.expire_in(host, 4)
+    old = testbed.current_token(host)
+    sp = sp_of(testbed, host)
+    wrong = testbed.scim_base_url(host).replace("/scim/v2/", "/not-scim/v2/")
+    r = rotate(run_playbook, limit=host, alation_scim_scim_url=wrong)
+    assert r.rc != 0
+    assert testbed.rotations(host) == 1
+    text = output(r)
+    assert "WAS ROTATED at" in text and "Refusing to save credentials" in text
+    assert sim.job(sp)["status"]["code"] == "Paused", "the job must stay paused while Entra holds a revoked token"
+
+    r2 = rotate(run_playbook, limit=host)
+    assert r2.rc == 0, "re-run failed: %r" % r2
+    assert testbed.rotations(host) == 1, "the re-run rotated again"
+    assert sim.job(sp)["schedule"]["state"] == "Active"
+    assert_pushed_and_working(testbed, sim, host, old)
+
+
+def test_throttling_and_replication_delay_are_ridden_out(testbed, sim, run_playbook):
+    host = testbed.hosts[2]
+    in_sync(run_playbook, testbed, sim, [host])
+    testbed.expire_in(host, 2)
+    old = testbed.current_token(host)
+    sim.fault("throttle", count=3, retry_after=1)
+    r = rotate(run_playbook, limit=host)
+    assert r.rc == 0, "run under throttling failed: %r" % r
+    assert any(x["status"] == 429 for x in sim.requests(0)), "the simulator did not throttle"
+    assert testbed.rotations(host) == 1
+    assert_pushed_and_working(testbed, sim, host, old)
+
+    testbed.expire_in(host, 2)
+    old = testbed.current_token(host)
+    sim.fault("replication_delay", count=3, status=409)
+    r = rotate(run_playbook, limit=host)
+    assert r.rc == 0, "run under replication delay failed: %r" % r
+    assert testbed.rotations(host) == 2
+    assert_pushed_and_working(testbed, sim, host, old)
+
+
+@pytest.mark.parametrize("case", ["bad_secret", "unknown_sp", "wrong_permissions"])
+def test_bad_entra_settings_give_clear_messages(testbed, sim, run_playbook, case, leak_scanner):
+    host = testbed.hosts[0]
+    in_sync(run_playbook, testbed, sim, [host])
+    testbed.expire_in(host, 4)
+    leak_scanner.add(testbed.current_token(host))
+    extra = {"alation_scim_entra_retry_budget": 5}
+    if case == "bad_secret":
+        extra["alation_scim_entra_client_secret"] = "not-the-secret-0123456789"
+        expected = [testbed.entra["client_id"]]
+    elif case == "unknown_sp":
+        extra["alation_scim_entra_service_principal_id"] = "00000000-0000-4000-8000-00000000dead"
+        expected = ["00000000-0000-4000-8000-00000000dead"]
+    else:
+        sim.fault("wrong_permissions")
+        expected = ["Synchronization.ReadWrite.All"]
+    r = rotate(run_playbook, limit=host, **extra)
+    text = output(r)
+    assert r.rc != 0
+    for word in expected:
+        assert word in text, "the message should name %s" % word
+    # The pause step fails first, so nothing was rotated and the message says so.
+    assert "Nothing was rotated on %s" % host in text
+    assert testbed.rotations(host) == 0
+    leak_scanner.scan_text("stdout", r.stdout)
+    leak_scanner.assert_clean()
+
+
+def test_driver_none_rotates_and_verifies_without_an_idp(testbed, sim, run_playbook):
+    host = testbed.hosts[1]
+    testbed.reset(host)
+    testbed.expire_in(host, 1)
+    old = testbed.current_token(host)
+    since = time.time()
+    r = rotate(run_playbook, idp="none", limit=host)
+    assert r.rc == 0, "run failed: %r" % r
+    assert testbed.rotations(host) == 1
+    new = testbed.current_token(host)
+    assert new != old
+    assert testbed.scim_get(host, new) == 200 and testbed.scim_get(host, old) == 401
+    assert summary_row(r, host)[3:7] == ["yes", "no", "yes", "rotated"]
+    assert "put the new token into the IdP by hand" in r.stdout
+    assert sim.requests(since) == [], "driver none must not talk to Entra"
+    r2 = rotate(run_playbook, idp="none", limit=host)
+    assert r2.rc == 0 and r2.stats[host]["changed"] == 0
+    assert testbed.rotations(host) == 1
+
+
+CUSTOM_TASKS = """---
+- name: Refuse when the test says the target is down
+  ansible.builtin.stat:
+    path: "{flag}"
+  delegate_to: localhost
+  register: target_down
+
+- name: Target down
+  ansible.builtin.fail:
+    msg: the custom target is unreachable
+  when: target_down.stat.exists
+
+- name: Store a fingerprint of the token (the test compares it; the token itself goes nowhere)
+  ansible.builtin.copy:
+    content: "{{{{ alation_scim_token | hash('sha256') }}}} {{{{ alation_scim_push_reason }}}} {{{{ alation_scim_scim_url }}}}"
+    dest: "{out}"
+    mode: "0600"
+  delegate_to: localhost
+"""
+
+
+def test_driver_custom_with_pending_marker(testbed, run_playbook, tmp_path, leak_scanner):
+    import hashlib
+    host = testbed.hosts[2]
+    testbed.reset(host)
+    testbed.expire_in(host, 6)
+    old = testbed.current_token(host)
+    leak_scanner.add(old)
+    flag, out = tmp_path / "down", tmp_path / "pushed.txt"
+    tasks = tmp_path / "custom.yml"
+    tasks.write_text(CUSTOM_TASKS.format(flag=flag, out=out))
+    flag.write_text("")
+    marker = "/var/lib/alation_scim/it-%s/pending_push.json" % host
+
+    r = rotate(run_playbook, idp="custom", limit=host, alation_scim_custom_tasks=str(tasks))
+    assert r.rc != 0
+    assert testbed.rotations(host) == 1
+    new = testbed.current_token(host)
+    leak_scanner.add(new)
+    text = output(r)
+    assert "WAS ROTATED at" in text and "the custom target is unreachable" in text
+    assert "re-run the same playbook" in text
+    meta = testbed.ssh(host, "sudo stat -c '%%a %%U' %s && sudo cat %s" % (marker, marker))
+    assert meta.returncode == 0, "no pending marker on the host"
+    perms, body = meta.stdout.split("\n", 1)
+    assert perms.strip() == "600 root"
+    pending = json.loads(body)
+    assert pending["driver"] == "custom" and pending["state"] == "rotated"
+    assert pending["expires_at"].startswith(testbed.expires_at(host).strftime("%Y-%m-%dT%H:%M"))
+    assert new not in body and old not in body, "the marker must not hold a token"
+    assert not out.exists()
+
+    flag.unlink()
+    r2 = rotate(run_playbook, idp="custom", limit=host, alation_scim_custom_tasks=str(tasks))
+    assert r2.rc == 0, "re-run failed: %r" % r2
+    assert testbed.rotations(host) == 1, "the re-run rotated again"
+    digest, reason, url = out.read_text().split()
+    assert digest == hashlib.sha256(new.encode()).hexdigest() and reason == "pending"
+    assert url == testbed.scim_base_url(host)
+    assert testbed.ssh(host, "sudo test -e %s" % marker).returncode == 1, "marker left behind"
+    assert summary_row(r2, host)[3:7] == ["no", "yes", "yes", "push_completed"]
+
+    out.unlink()
+    r3 = rotate(run_playbook, idp="custom", limit=host, alation_scim_custom_tasks=str(tasks))
+    assert r3.rc == 0 and r3.stats[host]["changed"] == 0
+    assert not out.exists(), "nothing pending: the custom tasks must not run"
+    for res in (r, r2, r3):
+        leak_scanner.scan_text("stdout", res.stdout)
+        leak_scanner.scan_text("log", res.log)
+    leak_scanner.assert_clean()
