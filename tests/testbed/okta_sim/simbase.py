@@ -4,14 +4,17 @@ certificates from the test bed CA (or a throwaway CA), and a SCIM client that ca
 simulated Alation hosts the way an IdP's provisioning engine does (CA verified)."""
 
 import datetime
+import hashlib
 import http.server
 import ipaddress
 import json
 import os
+import signal
 import ssl
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -206,3 +209,113 @@ def parse_json(raw, error):
         return json.loads(raw.decode("utf-8")) if raw else {}
     except ValueError:
         raise error
+
+
+# ---------------------------------------------------------------- process management (test bed)
+def admin_call(base_url, ca_path, method, path, body=None, timeout=30):
+    """(status, JSON) of a simulator admin call, CA verified."""
+    data = json.dumps(body).encode("utf-8") if body is not None else None
+    req = urllib.request.Request(base_url.rstrip("/") + path, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    ctx = ssl.create_default_context(cafile=ca_path)
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read().decode("utf-8") or "null")
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw.decode("utf-8"))
+        except ValueError:
+            return e.code, None
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def ensure_process(state_dir, argv, base_url, ca_path, config_text, wait=20):
+    """Run the simulator `argv` (pid in state_dir/server.pid) unless the same config already runs."""
+    os.makedirs(state_dir, mode=0o700, exist_ok=True)
+    pid_file = os.path.join(state_dir, "server.pid")
+    hash_file = os.path.join(state_dir, "running.hash")
+    digest = hashlib.sha256((config_text + "\0" + " ".join(argv)).encode("utf-8")).hexdigest()
+    pid = None
+    try:
+        with open(pid_file) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(hash_file) as f:
+            same = f.read().strip() == digest
+    except OSError:
+        same = False
+    if pid and _alive(pid):
+        if same:
+            try:
+                if admin_call(base_url, ca_path, "GET", "/_sim/state", timeout=5)[0] == 200:
+                    return pid
+            except Exception:
+                pass
+        stop_process(state_dir)
+    log = open(os.path.join(state_dir, "server.log"), "ab")
+    proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    log.close()
+    with open(pid_file, "w") as f:
+        f.write(str(proc.pid))
+    deadline = time.time() + wait
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("simulator exited (rc=%s); see %s/server.log" % (proc.returncode, state_dir))
+        try:
+            if admin_call(base_url, ca_path, "GET", "/_sim/state", timeout=2)[0] == 200:
+                with open(hash_file, "w") as f:
+                    f.write(digest)
+                return proc.pid
+        except Exception:
+            pass
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGTERM)
+    raise RuntimeError("simulator did not answer at %s within %ss; see %s/server.log" % (base_url, wait, state_dir))
+
+
+def stop_process(state_dir):
+    """Stop the simulator whose pid this state dir recorded (and only that one)."""
+    pid_file = os.path.join(state_dir, "server.pid")
+    try:
+        with open(pid_file) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return False
+    if _alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(50):
+            if not _alive(pid):
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    for name in ("server.pid", "running.hash"):
+        try:
+            os.unlink(os.path.join(state_dir, name))
+        except OSError:
+            pass
+    return True
+
+
+def load_or_create_settings(path, factory):
+    """Secrets of a simulator's tenant, made once (0600) so restarts keep them."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        data = factory()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        return data

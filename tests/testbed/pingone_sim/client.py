@@ -1,0 +1,45 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Admin API of the PingOne simulator, for tests (CA verified)."""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "okta_sim"))
+from simbase import admin_call  # noqa: E402
+
+
+class PingOneSim(object):
+    def __init__(self, url, ca_path):
+        self.url = url
+        self.ca_path = ca_path
+
+    def _call(self, method, path, body=None):
+        status, data = admin_call(self.url, self.ca_path, method, path, body)
+        if status != 200:
+            raise RuntimeError("pingone sim %s %s -> %s %s" % (method, path, status, data))
+        return data
+
+    def state(self):
+        return self._call("GET", "/_sim/state")
+
+    def reset(self):
+        return self._call("POST", "/_sim/reset", {})
+
+    def fault(self, mode, **kw):
+        return self._call("POST", "/_sim/faults", dict(kw, mode=mode))
+
+    def store(self, store_id):
+        return self.state()["stores"][store_id]
+
+    def sync(self, store_id):
+        return self._call("POST", "/_sim/sync/" + store_id, {})
+
+    def wait_runs(self, n, timeout=15):
+        """The first n propagation runs since the last reset (waits for the resync threads)."""
+        deadline = time.time() + timeout
+        while True:
+            runs = self.state()["runs"]
+            if len(runs) >= n or time.time() > deadline:
+                return runs
+            time.sleep(0.1)
