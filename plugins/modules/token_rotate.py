@@ -29,7 +29,9 @@ attributes:
     description: Reports whether it would rotate (and why) from a read-only launch; changes nothing.
   diff_mode:
     support: full
-    description: Shows the token expiry before and after, never the token.
+    description: >-
+      Shows the token expiry before and after, never the token. With O(return_token=true) the whole result is hidden,
+      the diff included.
   platform:
     platforms: posix
     description: Runs on the Alation host (Linux).

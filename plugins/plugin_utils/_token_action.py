@@ -24,6 +24,10 @@ class TokenActionBase(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(TokenActionBase, self).run(tmp, task_vars)
         del tmp  # tmp is unused since ansible-core 2.5
+        # At -vvv the connection prints the module's raw output (token included)
+        # unless its play context says no_log; both contexts are per-task copies.
+        self._play_context.no_log = True
+        self._connection._play_context.no_log = True
         wrap_async = self._task.async_val and not self._connection.has_native_async
         result.update(self._execute_module(module_name=self.MODULE, module_args=self._task.args,
                                            task_vars=task_vars, wrap_async=wrap_async))
