@@ -344,7 +344,7 @@ class GraphClient(object):
             fix = (" The synchronization job '%s' does not exist on this service principal: leave job_id unset to "
                    "use its only job, or read the jobs with alation.scim.entra_sync_job." % job_id)
         elif status == 404:
-            fix = (" No service principal '%s' in tenant %s: service_principal_id must be the Object ID of the "
+            fix = (" Service principal '%s' not found in tenant %s: service_principal_id must be the Object ID of the "
                    "Enterprise application (Enterprise applications > Properties), not the Application (client) "
                    "ID nor the app registration's object ID." % (sp_id, self.tenant_id))
         elif status == 429:

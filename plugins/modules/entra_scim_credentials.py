@@ -13,22 +13,23 @@ version_added: 0.1.0
 description:
   - Keeps the provisioning credentials (C(BaseAddress) and C(SecretToken)) of one Microsoft Entra ID enterprise
     application in step with Alation's current SCIM bearer token, through Microsoft Graph.
-  - Idempotent without reading the token back (Graph never returns it): when Entra validates its saved credentials
+  - Idempotent without reading the token back (Graph never returns it). When Entra validates its saved credentials
     against Alation, and the saved C(BaseAddress) equals O(base_address) (when Graph shows it), nothing is saved.
     Alation accepts only its current token, so saved credentials that validate hold that token.
   - Otherwise validates the proposed credentials with Entra first (Entra calls Alation with them), saves them, and
     lifts the provisioning job's quarantine with a restart, then waits until the job is out of quarantine.
   - Runs where it is executed; use C(delegate_to=localhost).
 author:
-  - alation.scim contributors
+  - alation.scim maintainers (@alation-scim)
 extends_documentation_fragment:
   - alation.scim.entra_auth
 attributes:
   check_mode:
     support: full
-    details: Reads and validates (C(validateCredentials) writes nothing) and reports what it would change.
+    description: Reads and validates (C(validateCredentials) writes nothing) and reports what it would change.
   diff_mode:
     support: none
+    description: Secrets are not shown, so there is no diff.
 options:
   service_principal_id:
     description:

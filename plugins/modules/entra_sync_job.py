@@ -17,15 +17,16 @@ description:
     endpoint with them).
   - Runs where it is executed; use C(delegate_to=localhost).
 author:
-  - alation.scim contributors
+  - alation.scim maintainers (@alation-scim)
 extends_documentation_fragment:
   - alation.scim.entra_auth
 attributes:
   check_mode:
     support: full
-    details: Reads (and validates with O(check_saved_credentials)) only, and reports what it would change.
+    description: Reads (and validates with O(check_saved_credentials)) only, and reports what it would change.
   diff_mode:
     support: none
+    description: Secrets are not shown, so there is no diff.
 options:
   service_principal_id:
     description:

@@ -154,7 +154,7 @@ def test_404_is_not_retried_and_names_the_service_principal():
     with pytest.raises(EntraError) as e:
         c.list_jobs(SP)
     assert len(t.graph_calls()) == 1 and clock.sleeps == []
-    assert "No service principal '%s' in tenant tenant-1" % SP in e.value.message
+    assert "Service principal '%s' not found in tenant tenant-1" % SP in e.value.message
     assert "Object ID" in e.value.message
 
 
