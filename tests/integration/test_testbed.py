@@ -70,6 +70,16 @@ def test_host_layout_seen_from_a_session(testbed, host):
                                 "/opt/alation/django/manage.py"], r.stdout + r.stderr
 
 
+def test_init_script_stop_start(testbed, host):
+    r = testbed.ssh(host, "sudo /etc/init.d/alation stop; sudo /etc/init.d/alation status; echo rc=$?")
+    assert "alation is not running" in r.stdout and "rc=3" in r.stdout, r.stdout + r.stderr
+    with pytest.raises(OSError):
+        testbed.scim_get(host, testbed.current_token(host))
+    r = testbed.ssh(host, "sudo /etc/init.d/alation start; sudo /etc/init.d/alation status; echo rc=$?")
+    assert "alation is running" in r.stdout and "rc=0" in r.stdout, r.stdout + r.stderr
+    assert testbed.scim_get(host, testbed.current_token(host)) == 200
+
+
 def test_each_host_has_its_own_alation(testbed):
     for h in testbed.hosts:
         testbed.reset(h)
@@ -285,6 +295,7 @@ def test_leak_scanner_finds_processes_and_files(tmp_path):
     scanner.scan_files([str(tmp_path)])
     text = "; ".join(scanner.findings)
     assert "process environ" in text and "file %s" % f in text
+    assert LeakScanner([secret]).scan_files([str(tmp_path / "nonexistent")]) == []
     assert secret not in text
     with pytest.raises(AssertionError) as exc:
         scanner.assert_clean()

@@ -51,7 +51,9 @@ values themselves.
 
     s = LeakScanner([old_token])      # starts remembering /var/log/syslog's size now
     s.add(new_token)                  # more secrets any time before scanning
-    s.scan_text(name, text); s.scan_files(paths); s.scan_syslog(); s.scan_host_logs(testbed)
+    s.scan_text(name, text); s.scan_files(paths); s.scan_syslog()
+    s.scan_host_logs(testbed)     site/logs of every Alation host
+    s.scan_host_files(testbed)    + hosts' /tmp, chroot /tmp and alation's home, ~/.ansible dirs
     with s.sample_processes(): ...    # background thread reading /proc/*/cmdline+environ
     s.findings -> ['stdout: secret #1', ...];  s.assert_clean()
 """
@@ -294,8 +296,10 @@ class LeakScanner:
                     found += self.scan_files(os.path.join(root, f) for f in files)
                 continue
             try:
+                if not os.path.isfile(path) or os.path.islink(path):
+                    continue
                 with open(path, "rb") as f:
-                    data = f.read()
+                    data = f.read(50 * 1024 * 1024)
             except OSError:
                 continue
             found += self.scan_text("file %s" % path, data)
@@ -313,6 +317,19 @@ class LeakScanner:
     def scan_host_logs(self, testbed):
         """Alation-side logs of every host (site/logs): the app's own log files, not its DB."""
         paths = [os.path.join(testbed.site_dir(h), "logs") for h in testbed.hosts]
+        return self.scan_files(paths)
+
+    def scan_host_files(self, testbed):
+        """Every place a run could leave files, except the Alation DB (the system itself):
+        site/logs, each host's /tmp, the chroot's /tmp, /var/tmp and alation's home (e.g.
+        .python_history), deploy's and root's ~/.ansible."""
+        paths = ["/home/deploy", "/root/.ansible/tmp"]
+        for h in testbed.hosts + testbed.plain_hosts:
+            paths.append(os.path.join(testbed.host_dir(h), "tmp"))
+        for h in testbed.hosts:
+            chroot = os.path.join(testbed.host_dir(h), "opt", "alation-" + testbed_lib.ALATION_VERSION)
+            paths += [os.path.join(testbed.site_dir(h), "logs"), os.path.join(chroot, "tmp"),
+                      os.path.join(chroot, "var", "tmp"), os.path.join(chroot, "opt", "alation")]
         return self.scan_files(paths)
 
     def _sample_once(self):
