@@ -1,0 +1,351 @@
+"""The expiry check and the scheduled rotation against a mixed fleet, over real SSH + sudo.
+
+Fleet: four test-bed Alation hosts (fresh, due, expired, no token yet) plus `alation-offline`,
+an inventory host at a loopback address where nothing listens. The Entra ID simulator stands in
+for the IdP. Reports are compared host by host with the hosts' real state; tokens are compared
+by fingerprint and scanned for, never printed.
+"""
+
+import calendar
+import json
+import math
+import os
+import re
+import socket
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
+
+from entra_sim.client import EntraSim  # noqa: E402
+import testbed_lib  # noqa: E402
+import testbed_fixtures  # noqa: E402  (a module: pytest would collect a bare testbed_cli as a test)
+from testbed_fixtures import LeakScanner, cleanup_runner, make_runner  # noqa: E402
+
+CHECK = os.path.join(REPO, "playbooks", "check_scim_expiry.yml")
+SCHEDULED = os.path.join(REPO, "playbooks", "scheduled_rotation.yml")
+ALATION = ["alation1", "alation2", "alation3", "alation4"]
+OFFLINE = "alation-offline"
+OFFLINE_ADDRESS = ("127.0.10.250", 2222)
+EVERY = ALATION + [OFFLINE]
+REPORTS = {"json": "alation-scim-report.json", "markdown": "alation-scim-report.md",
+           "junit": "alation-scim-junit.xml"}
+
+
+# ---------------------------------------------------------------- fleet
+@pytest.fixture(scope="module")
+def fleet(testbed, tmp_path_factory):
+    """Four Alation hosts for this module (the session's test bed has three), plus an
+    inventory host nobody answers for; back to the default size afterwards."""
+    testbed_fixtures.testbed_cli("up", "--hosts", str(len(ALATION)), "--plain-hosts", "1", "--controller-python", sys.executable)
+    probe = socket.socket()
+    probe.settimeout(2)
+    try:
+        assert probe.connect_ex(OFFLINE_ADDRESS) != 0, "something listens on %s:%d" % OFFLINE_ADDRESS
+    finally:
+        probe.close()
+    with open(testbed.inventory) as f:
+        inventory = yaml.safe_load(f)
+    hosts = inventory["all"]["children"]["alation"]["hosts"]
+    assert sorted(hosts) == ALATION
+    hosts[OFFLINE] = dict(hosts["alation1"], ansible_host=OFFLINE_ADDRESS[0])
+    path = str(tmp_path_factory.mktemp("fleet") / "inventory.yml")
+    with open(path, "w") as f:
+        yaml.safe_dump(inventory, f)
+    runner, workdir = make_runner(path)
+    yield runner
+    cleanup_runner(workdir)
+    for h in ALATION:
+        testbed.reset(h)
+    testbed_fixtures.testbed_cli("up", "--controller-python", sys.executable)
+
+
+@pytest.fixture
+def sim(testbed, fleet):
+    client = EntraSim(testbed.entra["url"], testbed.ca_path)
+    client.fault("none")
+    client.reset()
+    yield client
+    client.fault("none")
+
+
+def sp_of(testbed, host):
+    return testbed.entra["hosts"][host]["service_principal_id"]
+
+
+def fp(token):
+    return testbed_lib.fingerprint(token) if token else None
+
+
+def run(fleet, playbook, report_dir=None, hosts="alation", check=False, scanner=None, **extra):
+    extra_vars = {"alation_scim_hosts": hosts, "alation_scim_idp": "entra", "alation_scim_verify_delay": 1}
+    if report_dir:
+        extra_vars["alation_scim_report_dir"] = str(report_dir)
+    extra_vars.update(extra)
+    result = fleet(playbook, extra_vars=extra_vars, check=check, leak_scanner=scanner)
+    # Kept for a person to read after a failure; it is scanned for tokens like stdout itself.
+    out_dir = os.environ.get("ALATION_SCIM_IT_OUT", "/tmp/alation-scim-it-out")
+    os.makedirs(out_dir, mode=0o700, exist_ok=True)
+    name = "scheduled-%s-%03d.txt" % (os.environ.get("PYTEST_CURRENT_TEST", "run").split("::")[-1].split(" ")[0],
+                                     fleet.counter)
+    with os.fdopen(os.open(os.path.join(out_dir, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(result.stdout + "\n--- stderr\n" + result.stderr)
+    return result
+
+
+def reports(report_dir):
+    with open(os.path.join(str(report_dir), REPORTS["json"])) as f:
+        doc = json.load(f)
+    with open(os.path.join(str(report_dir), REPORTS["markdown"])) as f:
+        markdown = f.read()
+    junit = ET.parse(os.path.join(str(report_dir), REPORTS["junit"])).getroot()
+    return doc, dict((r["host"], r) for r in doc["hosts"]), markdown, junit
+
+
+def junit_failures(junit):
+    suite = junit.find("testsuite")
+    cases = suite.findall("testcase")
+    failed = dict((c.get("name"), c.find("failure").get("type")) for c in cases if c.find("failure") is not None)
+    assert suite.get("tests") == str(len(cases)) and suite.get("failures") == str(len(failed))
+    return sorted(c.get("name") for c in cases), failed
+
+
+def markdown_status(markdown):
+    rows = [line.split(" | ") for line in markdown.splitlines() if line.startswith("| ") and " | " in line]
+    return dict((row[0][2:], row[1]) for row in rows[1:])
+
+
+def iso(value):
+    return calendar.timegm(time.strptime(value, "%Y-%m-%dT%H:%M:%SZ")) if value else None
+
+
+def epoch(dt):
+    return dt.timestamp() if dt else None
+
+
+def expected_days(expires, started, ended):
+    """days_remaining is the floor of whole days left, taken at some moment of the run."""
+    return {int(math.floor((epoch(expires) - t) / 86400.0)) for t in (started, ended)}
+
+
+def assert_expiry(record, testbed, host):
+    actual = testbed.expires_at(host)
+    assert record["expires_at"] is not None and abs(iso(record["expires_at"]) - epoch(actual)) < 1.5, \
+        "%s: report says %s, host has %s" % (host, record["expires_at"], actual)
+
+
+def mixed_states(testbed):
+    """alation1 fresh, alation2 due (20 days: warning), alation3 expired 2 days ago, alation4 no token."""
+    testbed.expire_in("alation2", 20)
+    testbed.expire_in("alation3", -2)
+    testbed.clear_token("alation4")
+
+
+def scanner_for(testbed):
+    scanner = LeakScanner([testbed.current_token(h) for h in ALATION])
+    scanner.add(testbed.entra["client_secret"])
+    return scanner
+
+
+def scan_everything(scanner, testbed, report_dir):
+    for h in ALATION:
+        scanner.add(testbed.current_token(h))
+    scanner.scan_files([str(report_dir)])
+    scanner.scan_syslog()
+    scanner.scan_host_logs(testbed)
+    scanner.assert_clean()
+
+
+def in_sync(fleet, testbed, sim):
+    """Fresh tokens everywhere and Entra holding each one: a fleet between rotations."""
+    for h in ALATION:
+        testbed.reset(h)
+    r = run(fleet, SCHEDULED, hosts="alation:!%s" % OFFLINE)
+    assert r.rc == 0, "baseline run failed: %r" % r
+    for h in ALATION:
+        assert fp(sim.stored_token(sp_of(testbed, h))) == fp(testbed.current_token(h)), "no baseline push for %s" % h
+        assert testbed.rotations(h) == 0
+
+
+# ---------------------------------------------------------------- the check
+def test_check_passes_warns_and_fails_the_right_hosts_and_never_changes(fleet, testbed, tmp_path):
+    for h in ALATION:
+        testbed.reset(h)
+    mixed_states(testbed)
+    before = dict((h, (testbed.rotations(h), fp(testbed.current_token(h)), testbed.expires_at(h))) for h in ALATION)
+    scanner = scanner_for(testbed)
+    report_dir = tmp_path / "reports"
+
+    started = time.time()
+    first = run(fleet, CHECK, report_dir, scanner=scanner)
+    second = run(fleet, CHECK, report_dir, scanner=scanner)
+    dry = run(fleet, CHECK, tmp_path / "dry", check=True, scanner=scanner)
+    ended = time.time()
+
+    for result in (first, second, dry):
+        assert result.rc == 2, result
+        for h in EVERY:
+            assert result.stats[h]["changed"] == 0, "%s changed in %r" % (h, result)
+            assert result.stats[h]["failed"] == 0, "%s stopped the run in %r" % (h, result)
+        # The role fails exactly the critical hosts (recorded, then rescued so the others go on) ...
+        assert sorted(set(re.findall(r"^fatal: \[(\S+)\]: FAILED! .*CRITICAL", result.stdout, re.M))) == [
+            "alation3", "alation4"]
+        assert [h for h in EVERY if result.stats[h]["rescued"]] == ["alation3", "alation4"]
+        # ... warns the one under the warning threshold, and the offline host is skipped, not fatal.
+        assert sorted(set(re.findall(r"WARNING: the Alation SCIM token on (\S+) expires", result.stdout))) == [
+            "alation2"]
+        assert result.stats[OFFLINE]["ignored"] == 1 and result.stats[OFFLINE]["unreachable"] == 0
+        assert "NOT HEALTHY: 3 of 5 host(s) need attention (1 ok, 1 warning, 2 critical, 1 unreachable)" \
+            in result.stdout
+        assert re.search(r"alation3: critical - .*expire", result.stdout)
+        assert re.search(r"%s: unreachable - .*(Connection refused|%s)" % (OFFLINE, re.escape(OFFLINE_ADDRESS[0])),
+                         result.stdout)
+    # The reports: written once, then left alone (same content); never in check mode.
+    assert first.stats["localhost"]["changed"] == 1 and second.stats["localhost"]["changed"] == 0
+    assert not os.path.exists(str(tmp_path / "dry"))
+    assert dict((h, (testbed.rotations(h), fp(testbed.current_token(h)), testbed.expires_at(h)))
+                for h in ALATION) == before, "the check changed a token"
+
+    doc, by_host, markdown, junit = reports(report_dir)
+    assert doc["healthy"] is False and sorted(by_host) == sorted(EVERY)
+    assert dict((h, r["status"]) for h, r in by_host.items()) == {
+        "alation1": "ok", "alation2": "warning", "alation3": "critical", "alation4": "critical", OFFLINE: "unreachable"}
+    for h in ALATION:
+        record = by_host[h]
+        assert (record["action"], record["rotated"], record["pushed"]) == ("none", False, False), h
+    for h in ("alation1", "alation2", "alation3"):
+        assert_expiry(by_host[h], testbed, h)
+        assert by_host[h]["token_present"] is True
+        assert by_host[h]["days_remaining"] in expected_days(testbed.expires_at(h), started, ended), h
+    assert by_host["alation3"]["days_remaining"] < 0
+    assert by_host["alation4"]["token_present"] is False and by_host["alation4"]["expires_at"] is None
+    assert "no SCIM token" in by_host["alation4"]["message"]
+    assert "Connection refused" in by_host[OFFLINE]["message"] or OFFLINE_ADDRESS[0] in by_host[OFFLINE]["message"]
+    assert markdown_status(markdown) == {
+        "alation1": "ok", "alation2": "warning", "alation3": "CRITICAL", "alation4": "CRITICAL", OFFLINE: "UNREACHABLE"}
+    names, failed = junit_failures(junit)
+    assert names == sorted(EVERY)
+    assert failed == {"alation3": "critical", "alation4": "critical", OFFLINE: "unreachable"}
+
+    scan_everything(scanner, testbed, report_dir)
+
+
+# ---------------------------------------------------------------- the scheduled rotation
+def test_scheduled_rotation_of_a_healthy_fleet_exits_zero(fleet, testbed, sim, tmp_path):
+    for h in ALATION:
+        testbed.reset(h)
+    scanner = scanner_for(testbed)
+    report_dir = tmp_path / "reports"
+    result = run(fleet, SCHEDULED, report_dir, hosts="alation:!%s" % OFFLINE, scanner=scanner)
+    assert result.rc == 0, result
+    assert "HEALTHY: 4 host(s) (4 ok)" in result.stdout
+    doc, by_host, markdown, junit = reports(report_dir)
+    assert doc["healthy"] is True and sorted(by_host) == ALATION
+    for h in ALATION:
+        record = by_host[h]
+        assert testbed.rotations(h) == 0
+        assert (record["status"], record["rotated"]) == ("ok", False), h
+        assert_expiry(record, testbed, h)
+        # Entra held nothing after its reset: the report says the token was pushed, and it was.
+        assert fp(sim.stored_token(sp_of(testbed, h))) == fp(testbed.current_token(h)), h
+        assert record["pushed"] is True and record["verified"] is True, h
+    assert junit_failures(junit) == (ALATION, {})
+    assert set(markdown_status(markdown).values()) == {"ok"}
+    scan_everything(scanner, testbed, report_dir)
+
+
+def test_scheduled_rotation_rotates_only_what_is_due_and_reports_every_host(fleet, testbed, sim, tmp_path):
+    in_sync(fleet, testbed, sim)
+    mixed_states(testbed)
+    old = dict((h, (testbed.current_token(h), testbed.expires_at(h))) for h in ALATION)
+    scanner = scanner_for(testbed)
+    report_dir = tmp_path / "reports"
+
+    started = time.time()
+    result = run(fleet, SCHEDULED, report_dir, scanner=scanner)
+    ended = time.time()
+
+    # Non-zero because one host is unreachable; every other host was done regardless.
+    assert result.rc == 2, result
+    assert "NOT HEALTHY: 1 of 5 host(s) need attention (4 ok, 1 unreachable); 3 rotated" in result.stdout
+    assert re.search(r"%s: unreachable - " % OFFLINE, result.stdout)
+    assert result.stats[OFFLINE]["ignored"] == 1
+    for h in ALATION:
+        assert result.stats[h]["failed"] == 0 and result.stats[h]["rescued"] == 0, (h, result)
+    assert result.stats["alation1"]["changed"] == 0
+
+    assert dict((h, testbed.rotations(h)) for h in ALATION) == {
+        "alation1": 0, "alation2": 1, "alation3": 1, "alation4": 1}
+    assert fp(testbed.current_token("alation1")) == fp(old["alation1"][0])
+    for h in ALATION:
+        token = testbed.current_token(h)
+        assert fp(sim.stored_token(sp_of(testbed, h))) == fp(token), "Entra does not hold the token of %s" % h
+        assert testbed.scim_get(h, token) == 200, h
+    for h in ("alation2", "alation3"):
+        assert testbed.scim_get(h, old[h][0]) == 401, "old token of %s still accepted" % h
+
+    doc, by_host, markdown, junit = reports(report_dir)
+    assert doc["healthy"] is False and sorted(by_host) == sorted(EVERY)
+    assert doc["summary"] == {"total": 5, "ok": 4, "warning": 0, "critical": 0, "failed": 0, "unreachable": 1,
+                              "rotated": 3, "pushed": 3}
+    fresh = by_host["alation1"]
+    assert (fresh["status"], fresh["action"], fresh["rotated"], fresh["pushed"]) == ("ok", "none", False, False)
+    assert_expiry(fresh, testbed, "alation1")
+    for h in ("alation2", "alation3", "alation4"):
+        record = by_host[h]
+        assert (record["status"], record["action"], record["rotated"], record["pushed"], record["verified"]) == (
+            "ok", "rotated", True, True, True), h
+        assert record["token_present"] is True and record["rotation_due"] is True, h
+        assert_expiry(record, testbed, h)
+        assert record["days_remaining"] in expected_days(testbed.expires_at(h), started, ended), h
+    for h in ("alation2", "alation3"):
+        previous = by_host[h]["previous_expires_at"]
+        assert previous and abs(iso(previous) - epoch(old[h][1])) < 1.5, h
+    assert by_host["alation4"]["previous_expires_at"] is None
+    assert by_host[OFFLINE]["status"] == "unreachable"
+    assert "Connection refused" in by_host[OFFLINE]["message"] or OFFLINE_ADDRESS[0] in by_host[OFFLINE]["message"]
+    assert markdown_status(markdown) == dict([(h, "ok") for h in ALATION] + [(OFFLINE, "UNREACHABLE")])
+    assert "| alation2 | ok | %s |" % by_host["alation2"]["expires_at"] in markdown
+    names, failed = junit_failures(junit)
+    assert names == sorted(EVERY) and failed == {OFFLINE: "unreachable"}
+
+    for h in ALATION:
+        scanner.add(old[h][0])
+    scan_everything(scanner, testbed, report_dir)
+
+
+def test_scheduled_rotation_with_a_failing_host_exits_nonzero_and_finishes_the_others(fleet, testbed, sim,
+                                                                                       tmp_path):
+    for h in ("alation1", "alation2"):
+        testbed.reset(h)
+    testbed.expire_in("alation2", 3)
+    testbed.knob("alation1", functions_missing=True)
+    scanner = scanner_for(testbed)
+    report_dir = tmp_path / "reports"
+    try:
+        result = run(fleet, SCHEDULED, report_dir, hosts="alation1:alation2", scanner=scanner)
+    finally:
+        testbed.knob("alation1", functions_missing=None)
+
+    assert result.rc == 2, result
+    # alation1 fails (the role records why, then fails it), the play rescues it so alation2 goes on.
+    assert result.stats["alation1"]["rescued"] >= 1 and result.stats["alation1"]["failed"] == 0
+    assert result.stats["alation2"]["failed"] == 0 and result.stats["alation2"]["rescued"] == 0
+    assert "NOT HEALTHY: 1 of 2 host(s) need attention (1 ok, 1 failed); 1 rotated" in result.stdout
+    assert re.search(r"alation1: failed - Nothing was rotated on alation1", result.stdout)
+    assert (testbed.rotations("alation1"), testbed.rotations("alation2")) == (0, 1)
+    doc, by_host, markdown, junit = reports(report_dir)
+    assert sorted(by_host) == ["alation1", "alation2"]
+    assert (by_host["alation1"]["status"], by_host["alation1"]["action"]) == ("failed", "failed")
+    assert "Nothing was rotated on alation1" in by_host["alation1"]["message"]
+    assert (by_host["alation2"]["status"], by_host["alation2"]["action"], by_host["alation2"]["pushed"]) == (
+        "ok", "rotated", True)
+    assert fp(sim.stored_token(sp_of(testbed, "alation2"))) == fp(testbed.current_token("alation2"))
+    assert junit_failures(junit) == (["alation1", "alation2"], {"alation1": "failed"})
+    assert markdown_status(markdown) == {"alation1": "FAILED", "alation2": "ok"}
+    scan_everything(scanner, testbed, report_dir)
