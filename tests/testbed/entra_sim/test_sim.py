@@ -333,15 +333,22 @@ def test_faults(sim):
     assert [r["status"] for r in log[-3:]] == [200, "connection-closed", 200]
 
 
-def test_missing_permission_answers_401(sim, pki):
-    cfg = json.loads((pki / "config.json").read_text())
-    cfg["tenants"][TENANT]["apps"][CLIENT]["permissions"] = ["User.Read.All"]
-    (pki / "config.json").write_text(json.dumps(cfg))
-    try:
-        sim.reset()
-        status, body, _ = call(sim, "GET", SYNC + "/jobs", token=token(sim))
-        assert status == 401 and body["error"]["code"] == "Unauthorized"
-    finally:
-        cfg["tenants"][TENANT]["apps"][CLIENT]["permissions"] = ["Synchronization.ReadWrite.All"]
-        (pki / "config.json").write_text(json.dumps(cfg))
-        sim.reset()
+def test_missing_permission_answers_401(sim):
+    sim.set_app(TENANT, CLIENT, permissions=["User.Read.All"])
+    tok = token(sim)
+    status, body, _ = call(sim, "GET", SYNC + "/jobs", token=tok)
+    assert status == 401 and body["error"]["code"] == "Unauthorized"
+    status, body, _ = call(sim, "GET", "/v1.0/servicePrincipals/%s" % SP, token=tok)
+    assert status == 403  # reading the service principal itself is a plain 403
+    sim.reset()
+    assert call(sim, "GET", SYNC + "/jobs", token=token(sim))[0] == 200
+
+
+def test_slow_and_flapping(sim):
+    tok = token(sim)
+    sim.fault("slow", count=1, delay=1.0)
+    started = time.time()
+    assert call(sim, "GET", SYNC + "/jobs", token=tok)[0] == 200
+    assert time.time() - started >= 1.0
+    sim.fault("flapping", count=4)
+    assert [call(sim, "GET", SYNC + "/jobs", token=tok)[0] for _ in range(5)] == [503, 200, 503, 200, 200]

@@ -1,0 +1,84 @@
+"""GraphClient over real HTTPS (ansible's open_url, real TLS, real openssl) against a private Entra
+simulator instance on 127.0.20.1 with its own throwaway CA.  Also collects the simulator's own tests."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+SIM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "testbed", "entra_sim")
+sys.path.insert(0, os.path.abspath(SIM_DIR))
+
+from test_sim import *  # noqa: F401,F403,E402  (fixtures pki/scim/sim_proc/sim and the simulator's tests)
+from test_sim import CLIENT, JOB, SCIM_TOKEN, SECRET, SP, TENANT  # noqa: E402
+
+from ansible_collections.alation.scim.plugins.module_utils import _graph  # noqa: E402
+from ansible_collections.alation.scim.plugins.module_utils._graph import EntraError, GraphClient  # noqa: E402
+
+
+class Module(object):
+    check_mode = False
+
+    def __init__(self, **params):
+        self.params = dict((k, v.get("default")) for k, v in _graph.entra_argument_spec().items())
+        self.params.update(params)
+
+    def get_bin_path(self, name, required=False):
+        return "/usr/bin/" + name
+
+    def run_command(self, args, data=None, binary_data=False, encoding="utf-8"):
+        p = subprocess.run(args, input=data, capture_output=True)
+        return p.returncode, p.stdout, p.stderr
+
+
+def real_client(sim, pki, **params):
+    base = dict(tenant_id=TENANT, client_id=CLIENT, client_secret=SECRET, authority_url=sim.base_url,
+                graph_url=sim.base_url, ca_path=str(pki / "ca.pem"), retry_budget=20)
+    base.update(params)
+    return GraphClient(Module(**base))
+
+
+def test_real_push_validate_and_quarantine(sim, pki, scim):
+    c = real_client(sim, pki)
+    job = c.pick_job(SP)
+    assert job["id"] == JOB
+    assert c.validate_credentials(SP, JOB, [("BaseAddress", scim), ("SecretToken", SCIM_TOKEN)]) == (True, None)
+    ok, why = c.validate_credentials(SP, JOB, [("BaseAddress", scim), ("SecretToken", "nope-token")])
+    assert not ok and "HTTP/401" in why
+    c.put_secrets(SP, [("BaseAddress", scim), ("SecretToken", SCIM_TOKEN)])
+    assert sim.stored_token(SP) == SCIM_TOKEN
+    assert c.get_secrets(SP) == {"BaseAddress": "*", "SecretToken": "*"}
+    sim.set_job(SP, JOB, "Quarantine")
+    c.lift_quarantine(SP, JOB)
+    assert _graph.job_summary(c.get_job(SP, JOB))["status_code"] == "Active"
+
+
+def test_real_throttle_with_retry_after(sim, pki):
+    sim.fault("throttle", count=2, retry_after=1)
+    c = real_client(sim, pki)
+    assert c.list_jobs(SP)
+    assert [r["status"] for r in sim.requests() if r["path"].startswith("/v1.0/")] == [429, 429, 200]
+
+
+def test_real_tls_verification(sim, pki):
+    c = real_client(sim, pki, ca_path=None)
+    with pytest.raises(EntraError) as e:
+        c.list_jobs(SP)
+    assert "TLS certificate verification failed" in e.value.message
+
+
+def test_real_connection_dropped_then_answered(sim, pki):
+    sim.fault("down", count=2)
+    assert real_client(sim, pki).list_jobs(SP)
+
+
+def test_real_certificate_credential(sim, pki):
+    c = real_client(sim, pki, client_secret=None, client_certificate_path=str(pki / "app.pem"),
+                    client_private_key_path=str(pki / "app.key"))
+    assert c.list_jobs(SP)
+    c = real_client(sim, pki, client_secret=None, client_certificate_path=str(pki / "app.pem"),
+                    client_private_key_path=str(pki / "sim.key"))
+    with pytest.raises(EntraError) as e:
+        c.list_jobs(SP)
+    assert "AADSTS700027" in e.value.message and "does not match a certificate" in e.value.message
