@@ -310,7 +310,8 @@ class GraphClient(object):
         data = json.dumps(body) if body is not None else None
         refreshed = False
         while True:
-            headers = {'Authorization': 'Bearer ' + self.token(doing), 'Accept': 'application/json',
+            headers = {'Authorization': 'Bearer ' + self.token('%s for service principal %s' % (doing, sp_id)),
+                       'Accept': 'application/json',
                        'client-request-id': str(uuid.uuid4())}
             if data is not None:
                 headers['Content-Type'] = 'application/json'

@@ -235,7 +235,7 @@ def test_token_errors_are_explained(answer, expected):
         c.list_jobs(SP)
     msg = e.value.message
     assert expected in msg and "client_id client-1 in tenant tenant-1" in msg
-    assert "to read the synchronization jobs" in msg
+    assert "to read the synchronization jobs for service principal %s" % SP in msg
     assert "s3cr3t-value" not in msg
 
 
