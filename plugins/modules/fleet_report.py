@@ -22,7 +22,7 @@ description:
     that looks like a credential is redacted, so no token can reach a report.
   - A file is rewritten (atomically) only when its content changes, so the module is idempotent.
 author:
-  - alation.scim maintainers
+  - alation.scim maintainers (@alation-scim)
 attributes:
   check_mode:
     support: full
