@@ -491,7 +491,8 @@ def preflight(options):
     has_root = os.path.isdir(root)
     has_script = os.path.isfile(script)
     if not has_root and not has_script:
-        raise AlationShellError('not_alation_host', 'This is not an Alation host: neither the init script %s nor the Alation chroot %s exists.' % (script, root),
+        raise AlationShellError('not_alation_host',
+                                'This is not an Alation host: neither the init script %s nor the Alation chroot %s exists.' % (script, root),
                                 'Run the task against the Alation server (check the inventory), or set init_script/alation_root if Alation lives elsewhere.')
     if options['entry'] == 'chroot':
         if not has_root:
@@ -537,7 +538,8 @@ class HostLock:
             if time.time() >= deadline:
                 os.close(self.fd)
                 self.fd = None
-                raise AlationShellError('lock_timeout', 'Another token rotation held %s for more than %d seconds; nothing was changed.' % (self.path, self.timeout),
+                raise AlationShellError('lock_timeout',
+                                        'Another token rotation held %s for more than %d seconds; nothing was changed.' % (self.path, self.timeout),
                                         'Wait for the other rotation to finish (or raise timeout), then run again.')
             time.sleep(0.2)
 

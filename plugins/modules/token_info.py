@@ -16,7 +16,7 @@ description:
   - Never returns the token and never changes anything.
   - Use M(alation.scim.token_rotate) to rotate the token and M(alation.scim.token_read) to read it.
 author:
-  - alation.scim maintainers
+  - alation.scim maintainers (@alation-scim)
 extends_documentation_fragment:
   - alation.scim.alation_host
 attributes:
@@ -27,6 +27,7 @@ attributes:
     support: none
     description: Nothing changes, so there is no diff.
   platform:
+    support: full
     platforms: posix
     description: Runs on the Alation host (Linux).
 options:

@@ -17,7 +17,7 @@ description:
     C(no_log); the registered variable still holds it. Keep it out of files and messages.
   - Use M(alation.scim.token_info) when the expiry is all you need.
 author:
-  - alation.scim maintainers
+  - alation.scim maintainers (@alation-scim)
 extends_documentation_fragment:
   - alation.scim.alation_host
 attributes:
@@ -28,6 +28,7 @@ attributes:
     support: none
     description: Nothing changes, so there is no diff.
   platform:
+    support: full
     platforms: posix
     description: Runs on the Alation host (Linux).
 options:

@@ -20,7 +20,7 @@ description:
   - With O(return_token=true) the result carries the token, and the action plugin hides the whole result from
     output even when the task lacks C(no_log); the registered variable still holds it.
 author:
-  - alation.scim maintainers
+  - alation.scim maintainers (@alation-scim)
 extends_documentation_fragment:
   - alation.scim.alation_host
 attributes:
@@ -33,6 +33,7 @@ attributes:
       Shows the token expiry before and after, never the token. With O(return_token=true) the whole result is hidden,
       the diff included.
   platform:
+    support: full
     platforms: posix
     description: Runs on the Alation host (Linux).
 options:

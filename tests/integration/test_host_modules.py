@@ -223,7 +223,7 @@ def test_concurrent_rotations_rotate_once(testbed, host, run_playbook):
 
     def go():
         runs.append(run_playbook(pb))
-    threads = [threading.Thread(target=go) for _ in range(2)]
+    threads = [threading.Thread(target=go), threading.Thread(target=go)]
     for t in threads:
         t.start()
         time.sleep(0.5)  # run_playbook numbers its work dirs; start both well inside each other's run
