@@ -18,7 +18,7 @@ options:
     required: true
   api_token:
     description:
-      - Okta API token, sent as C(Authorization: SSWS <api_token>).
+      - 'Okta API token, sent as C(Authorization: SSWS <api_token>).'
       - The token's admin needs to read the System Log (Read-Only Administrator is enough).
       - Takes precedence over O(client_id) when both are set.
       - If not set, the value of the E(OKTA_API_TOKEN) environment variable is used.

@@ -224,8 +224,8 @@ def provisioning_verdict(events, app_id, since):
             'last_event': last,
             'counts': counts,
             'message': ('Okta provisioned to app %s successfully at %s (%s) after the rotation at %s: '
-                        'the new token is in place.' % (app_id, last.get('published'), last.get('event_type'),
-                                                       since)),
+                        'the new token is in place.'
+                        % (app_id, last.get('published'), last.get('event_type'), since)),
         }
     return {
         'verdict': 'failed',
@@ -416,7 +416,7 @@ def okta_argument_spec():
         private_key_path=dict(type='path', no_log=False, fallback=(env_fallback, ['OKTA_PRIVATE_KEY_PATH'])),
         key_id=dict(type='str', no_log=False),
         scopes=dict(type='list', elements='str', default=list(DEFAULT_SCOPES)),
-        token_url=dict(type='str'),
+        token_url=dict(type='str', no_log=False),
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
         timeout=dict(type='int', default=30),

@@ -20,7 +20,7 @@ description:
   - Read only; runs on the controller (C(delegate_to) V(localhost)). Never fails because of the verdict, only because
     Okta could not be read; the role's C(confirm) entry point turns the verdict into pass or fail.
 author:
-  - alation.scim maintainers
+  - alation.scim maintainers (@alation-scim)
 extends_documentation_fragment:
   - alation.scim.okta_auth
 attributes:

@@ -20,7 +20,7 @@ description:
   - When the store already holds the token, nothing is changed (PingOne returns stored secrets when read).
   - Runs on the controller (C(delegate_to) V(localhost)).
 author:
-  - alation.scim maintainers
+  - alation.scim maintainers (@alation-scim)
 extends_documentation_fragment:
   - alation.scim.pingone_auth
 attributes:

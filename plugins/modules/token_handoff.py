@@ -23,7 +23,7 @@ description:
     directory is created with mode 0700. When the file already holds the token, nothing changes.
   - The result is always hidden (C(no_log)), whatever the task says, because the options carry the token.
 author:
-  - alation.scim maintainers
+  - alation.scim maintainers (@alation-scim)
 attributes:
   action:
     support: full
@@ -38,6 +38,7 @@ attributes:
     support: none
     description: A diff would show the token.
   platform:
+    support: full
     platforms: posix
     description: Writes on the controller.
 options:
