@@ -98,8 +98,8 @@ def write_calls(requests):
             or (r["method"] == "POST" and r["path"].endswith(WRITE_ACTIONS))]
 
 
-def test_push_then_cycle_succeeds_and_second_run_changes_nothing(sim, entra, testbed, run_playbook, tmp_path,
-                                                                  leak_scanner):
+def test_push_then_cycle_succeeds_and_second_run_changes_nothing(
+        sim, entra, testbed, run_playbook, tmp_path, leak_scanner):
     token = testbed.current_token(HOST)
     leak_scanner.add(token)
     r, res = push(run_playbook, tmp_path, leak_scanner=leak_scanner)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Microsoft Entra ID simulator for the alation.scim test bed.
 
@@ -22,7 +21,6 @@ import datetime
 import hashlib
 import http.server
 import json
-import os
 import re
 import secrets as _secrets
 import socket
@@ -548,7 +546,7 @@ class Sim(object):
         status, user = step("create_user", "POST", "Users", {
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "userName": user_name, "active": True,
-            "name": {"givenName": "Sim", "familyName": user_name.split("@")[0]},
+            "name": {"givenName": "Sim", "familyName": user_name.split("@", 1)[0]},
             "emails": [{"value": user_name, "type": "work", "primary": True}],
             "externalId": str(uuid.uuid4())})
         if status not in (200, 201) or not isinstance(user, dict):
@@ -801,7 +799,7 @@ class Server(http.server.ThreadingHTTPServer):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--host", default="127.0.20.1")
     p.add_argument("--port", type=int, default=8443)
     p.add_argument("--cert", required=True)

@@ -130,7 +130,7 @@ def sim_proc(pki, scim):
                              "--ca", str(pki / "ca.pem"), "--config", str(pki / "config.json")],
                             stderr=subprocess.PIPE)
     base = "https://127.0.20.1:%d" % port
-    for _ in range(100):
+    for _i in range(100):
         try:
             socket.create_connection(("127.0.20.1", port), timeout=0.2).close()
             break
@@ -177,7 +177,7 @@ def get_token(sim, **over):
 
 
 def token(sim):
-    status, body, _ = get_token(sim)
+    status, body, _headers = get_token(sim)
     assert status == 200
     return body["access_token"]
 
@@ -186,7 +186,7 @@ SYNC = "/v1.0/servicePrincipals/%s/synchronization" % SP
 
 
 def put_creds(sim, tok, base, secret):
-    return call(sim, "POST" if False else "PUT", SYNC + "/secrets", {"value": [
+    return call(sim, "PUT", SYNC + "/secrets", {"value": [
         {"key": "BaseAddress", "value": base}, {"key": "SecretToken", "value": secret}]}, token=tok)
 
 
@@ -197,11 +197,11 @@ def test_tls_needs_the_ca(sim_proc):
 
 
 def test_token_errors(sim):
-    status, body, _ = get_token(sim, client_secret="wrong")
+    status, body, _headers = get_token(sim, client_secret="wrong")
     assert status == 401 and body["error_codes"] == [7000215] and body["error"] == "invalid_client"
-    status, body, _ = get_token(sim, client_id="00000000-0000-0000-0000-000000000000")
+    status, body, _headers = get_token(sim, client_id="00000000-0000-0000-0000-000000000000")
     assert status == 400 and body["error_codes"] == [700016]
-    status, body, _ = call(sim, "POST", "/nope/oauth2/v2.0/token", form={"grant_type": "client_credentials"})
+    status, body, _headers = call(sim, "POST", "/nope/oauth2/v2.0/token", form={"grant_type": "client_credentials"})
     assert status == 400 and body["error_codes"] == [90002]
 
 
@@ -223,13 +223,13 @@ def jwt(pki, aud, key="app.key", cert="app.pem", exp_delta=600):
 def test_client_assertion(sim, pki):
     aud = "%s/%s/oauth2/v2.0/token" % (sim.base_url, TENANT)
     form = {"client_secret": None}
-    status, body, _ = call(sim, "POST", "/%s/oauth2/v2.0/token" % TENANT, form={
+    status, body, _headers = call(sim, "POST", "/%s/oauth2/v2.0/token" % TENANT, form={
         "grant_type": "client_credentials", "client_id": CLIENT, "scope": "https://graph.microsoft.com/.default",
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
         "client_assertion": jwt(pki, aud)})
     assert status == 200 and body["access_token"], body
     # signed with another key but claiming the registered certificate
-    status, body, _ = call(sim, "POST", "/%s/oauth2/v2.0/token" % TENANT, form={
+    status, body, _headers = call(sim, "POST", "/%s/oauth2/v2.0/token" % TENANT, form={
         "grant_type": "client_credentials", "client_id": CLIENT, "scope": "https://graph.microsoft.com/.default",
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
         "client_assertion": jwt(pki, aud, key="sim.key")})
@@ -240,29 +240,29 @@ def test_client_assertion(sim, pki):
 def test_secrets_masked_and_case_sensitive(sim, scim):
     tok = token(sim)
     assert put_creds(sim, tok, scim, SCIM_TOKEN)[0] == 204
-    status, body, _ = call(sim, "GET", SYNC + "/secrets", token=tok)
+    status, body, _headers = call(sim, "GET", SYNC + "/secrets", token=tok)
     assert status == 200 and {s["value"] for s in body["value"]} == {"*"}
     sim.config(mask_base_address=False)
-    status, body, _ = call(sim, "GET", SYNC + "/secrets", token=tok)
+    status, body, _headers = call(sim, "GET", SYNC + "/secrets", token=tok)
     assert {"key": "BaseAddress", "value": scim} in body["value"]
     assert {"key": "SecretToken", "value": "*"} in body["value"]
-    status, body, _ = call(sim, "PUT", SYNC + "/secrets", {"value": [{"key": "baseAddress", "value": scim}]},
+    status, body, _headers = call(sim, "PUT", SYNC + "/secrets", {"value": [{"key": "baseAddress", "value": scim}]},
                            token=tok)
     assert status == 500 and body["error"]["code"] and "innerError" in body["error"]
     assert sim.stored_token(SP) == SCIM_TOKEN
 
 
 def test_graph_auth_and_not_found(sim):
-    status, body, _ = call(sim, "GET", SYNC + "/jobs", token="bogus")
+    status, body, _headers = call(sim, "GET", SYNC + "/jobs", token="bogus")
     assert status == 401 and body["error"]["code"] == "InvalidAuthenticationToken"
     tok = token(sim)
-    status, body, _ = call(sim, "GET", "/v1.0/servicePrincipals/%s/synchronization/jobs" % uuid.uuid4(), token=tok)
+    status, body, _headers = call(sim, "GET", "/v1.0/servicePrincipals/%s/synchronization/jobs" % uuid.uuid4(), token=tok)
     assert status == 404 and body["error"]["code"] == "Request_ResourceNotFound"
-    status, body, _ = call(sim, "GET", SYNC + "/jobs/scim.nope", token=tok)
+    status, body, _headers = call(sim, "GET", SYNC + "/jobs/scim.nope", token=tok)
     assert status == 404 and "scim.nope" in body["error"]["message"]
     sim.config(token_lifetime=-1)
     expired = token(sim)
-    status, body, _ = call(sim, "GET", SYNC + "/jobs", token=expired)
+    status, body, _headers = call(sim, "GET", SYNC + "/jobs", token=expired)
     assert status == 401 and "expired" in body["error"]["message"]
 
 
@@ -272,7 +272,7 @@ def test_validate_really_calls_the_endpoint(sim, scim):
     good = {"credentials": [{"key": "BaseAddress", "value": scim}, {"key": "SecretToken", "value": SCIM_TOKEN}]}
     assert call(sim, "POST", path, good, token=tok)[0] == 204
     bad = {"credentials": [{"key": "BaseAddress", "value": scim}, {"key": "SecretToken", "value": "old"}]}
-    status, body, _ = call(sim, "POST", path, bad, token=tok)
+    status, body, _headers = call(sim, "POST", path, bad, token=tok)
     assert status == 400 and "401" in body["error"]["message"] and "old" not in body["error"]["message"]
     assert call(sim, "POST", path, {"useSavedCredentials": True}, token=tok)[0] == 400  # nothing saved
     put_creds(sim, tok, scim, SCIM_TOKEN)
@@ -315,7 +315,7 @@ def test_scheduled_cycles(sim, scim):
 def test_faults(sim):
     tok = token(sim)
     sim.fault("throttle", count=2, retry_after=3)
-    for _ in range(2):
+    for _i in range(2):
         status, body, headers = call(sim, "GET", SYNC + "/jobs", token=tok)
         assert status == 429 and headers["Retry-After"] == "3"
     assert call(sim, "GET", SYNC + "/jobs", token=tok)[0] == 200
@@ -336,9 +336,9 @@ def test_faults(sim):
 def test_missing_permission_answers_401(sim):
     sim.set_app(TENANT, CLIENT, permissions=["User.Read.All"])
     tok = token(sim)
-    status, body, _ = call(sim, "GET", SYNC + "/jobs", token=tok)
+    status, body, _headers = call(sim, "GET", SYNC + "/jobs", token=tok)
     assert status == 401 and body["error"]["code"] == "Unauthorized"
-    status, body, _ = call(sim, "GET", "/v1.0/servicePrincipals/%s" % SP, token=tok)
+    status, body, _headers = call(sim, "GET", "/v1.0/servicePrincipals/%s" % SP, token=tok)
     assert status == 403  # reading the service principal itself is a plain 403
     sim.reset()
     assert call(sim, "GET", SYNC + "/jobs", token=token(sim))[0] == 200
@@ -351,4 +351,4 @@ def test_slow_and_flapping(sim):
     assert call(sim, "GET", SYNC + "/jobs", token=tok)[0] == 200
     assert time.time() - started >= 1.0
     sim.fault("flapping", count=4)
-    assert [call(sim, "GET", SYNC + "/jobs", token=tok)[0] for _ in range(5)] == [503, 200, 503, 200, 200]
+    assert [call(sim, "GET", SYNC + "/jobs", token=tok)[0] for _i in range(5)] == [503, 200, 503, 200, 200]

@@ -27,7 +27,7 @@ class FakeModule(object):
 
     def run_command(self, args, data=None, binary_data=False, encoding="utf-8"):
         self.commands.append((args, data))
-        p = subprocess.run(args, input=data, capture_output=True)
+        p = subprocess.run(args, input=data, capture_output=True, check=False)
         return p.returncode, p.stdout, p.stderr
 
 
@@ -160,7 +160,7 @@ def test_404_is_not_retried_and_names_the_service_principal():
 
 def test_404_on_a_job_names_the_job():
     t = FakeTransport([gerr(404, "Request_ResourceNotFound"), (403, {}, None)])
-    c, _ = client(t, retry_budget=0)
+    c = client(t, retry_budget=0)[0]
     with pytest.raises(EntraError) as e:
         c.get_job(SP, "scim.nope")
     assert "'scim.nope' does not exist" in e.value.message and SP in e.value.message
@@ -168,7 +168,7 @@ def test_404_on_a_job_names_the_job():
 
 def test_401_on_synchronization_means_missing_permission():
     t = FakeTransport([gerr(401, "Unauthorized", "Insufficient privileges"), (403, {}, None)])
-    c, _ = client(t, retry_budget=0)
+    c = client(t, retry_budget=0)[0]
     with pytest.raises(EntraError) as e:
         c.list_jobs(SP)
     msg = e.value.message
@@ -178,14 +178,14 @@ def test_401_on_synchronization_means_missing_permission():
 
 def test_expired_access_token_is_renewed_once():
     t = FakeTransport([gerr(401, "InvalidAuthenticationToken", "expired"), JOBS])
-    c, _ = client(t)
+    c = client(t)[0]
     assert c.list_jobs(SP)
     assert len([x for x in t.calls if "/token" in x[1]]) == 2
 
 
 def test_display_name_in_messages_when_readable():
     t = FakeTransport([gerr(401, "Unauthorized"), (200, {}, {"id": SP, "displayName": "Alation alation1"})])
-    c, _ = client(t)
+    c = client(t)[0]
     with pytest.raises(EntraError) as e:
         c.list_jobs(SP)
     assert "service principal 'Alation alation1' (%s)" % SP in e.value.message
@@ -230,7 +230,7 @@ def aad(status, code, error="invalid_client"):
 ])
 def test_token_errors_are_explained(answer, expected):
     t = FakeTransport(token=[answer])
-    c, _ = client(t)
+    c = client(t)[0]
     with pytest.raises(EntraError) as e:
         c.list_jobs(SP)
     msg = e.value.message
@@ -241,7 +241,7 @@ def test_token_errors_are_explained(answer, expected):
 
 def test_token_request_form():
     t = FakeTransport([JOBS])
-    c, _ = client(t, graph_url="https://graph.microsoft.us/", authority_url="login.microsoftonline.us")
+    c = client(t, graph_url="https://graph.microsoft.us/", authority_url="login.microsoftonline.us")[0]
     c.list_jobs(SP)
     method, url, headers, data = t.calls[0]
     assert url == "https://login.microsoftonline.us/tenant-1/oauth2/v2.0/token"
@@ -300,8 +300,8 @@ def test_openssl_failure_is_explained(tmp_path):
     cert = tmp_path / "c.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "k"),
                     "-out", str(cert), "-days", "1", "-subj", "/CN=t"], check=True, capture_output=True)
-    c, _ = client(FakeTransport([JOBS]), client_certificate_path=str(cert),
-                  client_private_key_path=str(tmp_path / "missing.key"))
+    c = client(FakeTransport([JOBS]), client_certificate_path=str(cert),
+               client_private_key_path=str(tmp_path / "missing.key"))[0]
     with pytest.raises(EntraError) as e:
         c.list_jobs(SP)
     assert "missing.key" in e.value.message and "openssl" in e.value.message
@@ -309,7 +309,7 @@ def test_openssl_failure_is_explained(tmp_path):
 
 def test_given_assertion_is_sent_as_is():
     t = FakeTransport([JOBS])
-    c, _ = client(t, client_assertion="a.b.c")
+    c = client(t, client_assertion="a.b.c")[0]
     c.list_jobs(SP)
     form = dict(p.split("=", 1) for p in t.calls[0][3].split("&"))
     assert form["client_assertion"] == "a.b.c" and "client_secret" not in form
@@ -319,17 +319,17 @@ def test_given_assertion_is_sent_as_is():
 def test_pick_job():
     two = (200, {}, {"value": [{"id": "scim.a", "templateId": "scim"}, {"id": "scim.b", "templateId": "x"}]})
     denied = (403, {}, None)  # the display-name lookup for the message
-    c, _ = client(FakeTransport([two, denied]))
+    c = client(FakeTransport([two, denied]))[0]
     with pytest.raises(EntraError) as e:
         c.pick_job(SP)
     assert "2 synchronization jobs" in e.value.message and "scim.a (scim), scim.b (x)" in e.value.message
-    c, _ = client(FakeTransport([two]))
+    c = client(FakeTransport([two]))[0]
     assert c.pick_job(SP, "scim.b")["id"] == "scim.b"
-    c, _ = client(FakeTransport([two, denied]))
+    c = client(FakeTransport([two, denied]))[0]
     with pytest.raises(EntraError) as e:
         c.pick_job(SP, "scim.c")
     assert "'scim.c' not found" in e.value.message and "its jobs: scim.a" in e.value.message
-    c, _ = client(FakeTransport([(200, {}, {"value": []}), denied]))
+    c = client(FakeTransport([(200, {}, {"value": []}), denied]))[0]
     with pytest.raises(EntraError) as e:
         c.pick_job(SP)
     assert e.value.message.startswith("Service principal %s has no synchronization job" % SP)
@@ -337,22 +337,22 @@ def test_pick_job():
 
 def test_validate_and_put_bodies():
     t = FakeTransport([gerr(400, "CredentialValidationUnavailable", "HTTP/401 Unauthorized")])
-    c, _ = client(t)
+    c = client(t)[0]
     ok, why = c.validate_credentials(SP, JOB, [("BaseAddress", "https://a/scim/v2/"), ("SecretToken", "tok")])
     assert not ok and "HTTP/401" in why and "tok" not in why.replace("CredentialValidation", "")
     body = json.loads(t.graph_calls()[0][3])
     assert body == {"credentials": [{"key": "BaseAddress", "value": "https://a/scim/v2/"},
                                     {"key": "SecretToken", "value": "tok"}]}
     t = FakeTransport([(204, {}, None)])
-    c, _ = client(t)
+    c = client(t)[0]
     assert c.validate_credentials(SP, JOB) == (True, None)
     assert json.loads(t.graph_calls()[0][3]) == {"useSavedCredentials": True}
     c.put_secrets(SP, [("BaseAddress", "u"), ("SecretToken", "v")])
-    method, url, _, data = t.graph_calls()[1]
+    method, url, _headers, data = t.graph_calls()[1]
     assert method == "PUT" and url.endswith("/synchronization/secrets")
     assert json.loads(data) == {"value": [{"key": "BaseAddress", "value": "u"}, {"key": "SecretToken", "value": "v"}]}
     c.lift_quarantine(SP, JOB)
-    method, url, _, data = t.graph_calls()[2]
+    method, url, _headers, data = t.graph_calls()[2]
     assert url.endswith("/jobs/%s/restart" % JOB)
     assert json.loads(data) == {"criteria": {"resetScope": "Watermark, Escrows, QuarantineState"}}
 
