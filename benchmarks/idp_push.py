@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The IdP half of a hand-made rotation, as a person with a script would do it against Entra ID
+(here: the test bed's Entra simulator): get a Graph token by client credentials, validate the
+proposed BaseAddress + SecretToken, PUT the secrets. Used by the benchmark's floor and by the
+vendor loop. The SCIM token comes on stdin (never in argv); nothing secret is printed.
+
+    printf '%s' "$token" | benchmarks/idp_push.py alation1
+"""
+
+import json
+import os
+import ssl
+import sys
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "testbed"))
+
+import testbed_lib  # noqa: E402
+
+
+def _call(ctx, method, url, body=None, form=None, bearer=None):
+    headers = {}
+    data = None
+    if form is not None:
+        data = urllib.parse.urlencode(form).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    elif body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if bearer:
+        headers["Authorization"] = "Bearer " + bearer
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=60) as resp:
+            raw = resp.read()
+            return resp.status, (json.loads(raw) if raw else None)
+    except urllib.error.HTTPError as e:
+        return e.code, None
+
+
+def push(tb, host, token):
+    """Token endpoint, validateCredentials (proposed), PUT secrets. Returns a list of (step, status)."""
+    entra = tb.entra
+    ctx = ssl.create_default_context(cafile=entra["ca_path"])
+    sp = entra["hosts"][host]["service_principal_id"]
+    job = entra["hosts"][host]["job_id"]
+    graph = entra["graph_url"].rstrip("/") + "/v1.0"
+    steps = []
+    status, body = _call(ctx, "POST", "%s/%s/oauth2/v2.0/token" % (entra["authority_url"].rstrip("/"), entra["tenant_id"]),
+                         form={"grant_type": "client_credentials", "client_id": entra["client_id"],
+                               "client_secret": entra["client_secret"], "scope": entra["graph_url"].rstrip("/") + "/.default"})
+    steps.append(("token", status))
+    if status != 200:
+        return steps
+    access = body["access_token"]
+    creds = [{"key": "BaseAddress", "value": tb.scim_base_url(host)}, {"key": "SecretToken", "value": token}]
+    base = "%s/servicePrincipals/%s/synchronization" % (graph, sp)
+    status, _ = _call(ctx, "POST", "%s/jobs/%s/validateCredentials" % (base, urllib.parse.quote(job, safe="")),
+                      body={"credentials": creds}, bearer=access)
+    steps.append(("validate", status))
+    if status not in (200, 204):
+        return steps
+    status, _ = _call(ctx, "PUT", base + "/secrets", body={"value": creds}, bearer=access)
+    steps.append(("put", status))
+    return steps
+
+
+def main():
+    host = sys.argv[1]
+    token = sys.stdin.read().strip()
+    if not token:
+        sys.stderr.write("idp_push: no token on stdin for %s\n" % host)
+        return 2
+    steps = push(testbed_lib.Testbed(), host, token)
+    ok = steps[-1][0] == "put" and steps[-1][1] in (200, 204)
+    if not ok:
+        sys.stderr.write("idp_push: %s failed: %s\n" % (host, steps))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
