@@ -246,8 +246,8 @@ def test_secrets_masked_and_case_sensitive(sim, scim):
     status, body, _headers = call(sim, "GET", SYNC + "/secrets", token=tok)
     assert {"key": "BaseAddress", "value": scim} in body["value"]
     assert {"key": "SecretToken", "value": "*"} in body["value"]
-    status, body, _headers = call(sim, "PUT", SYNC + "/secrets", {"value": [{"key": "baseAddress", "value": scim}]},
-                           token=tok)
+    wrong_case = {"value": [{"key": "baseAddress", "value": scim}]}
+    status, body, _headers = call(sim, "PUT", SYNC + "/secrets", wrong_case, token=tok)
     assert status == 500 and body["error"]["code"] and "innerError" in body["error"]
     assert sim.stored_token(SP) == SCIM_TOKEN
 
