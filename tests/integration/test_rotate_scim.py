@@ -72,8 +72,26 @@ def rotate(run_playbook, idp="entra", limit=None, check=False, verbosity=0, leak
     extra_vars = {"alation_scim_hosts": "alation", "alation_scim_idp": idp,
                   "alation_scim_verify_delay": 1, "alation_scim_pending_marker": MARKER}
     extra_vars.update(extra)
-    return run_playbook(playbook, limit=limit, extra_vars=extra_vars, check=check,
-                        verbosity=verbosity, leak_scanner=leak_scanner)
+    result = run_playbook(playbook, limit=limit, extra_vars=extra_vars, check=check,
+                          verbosity=verbosity, leak_scanner=leak_scanner)
+    dump(result, "%s-%03d" % (os.environ.get("PYTEST_CURRENT_TEST", "run").split("::")[-1].split(" ")[0],
+                              run_playbook.counter))
+    return result
+
+
+def dump(result, name):
+    """Keep a run's output for a person to read after a failure (it is checked to hold no token)."""
+    path = os.path.join(os.environ.get("ALATION_SCIM_IT_OUT", "/tmp/alation-scim-it-out"), name + ".txt")
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(result.stdout + "\n--- stderr\n" + result.stderr)
+
+
+def says(text, *phrases):
+    """Assert that text holds each phrase; on failure name the phrase, never echo the text."""
+    for phrase in phrases:
+        ok = phrase in text
+        assert ok, "the output does not say: %s" % phrase
 
 
 def output(result):
@@ -95,16 +113,16 @@ def in_sync(run_playbook, testbed, sim, hosts):
     r = rotate(run_playbook, limit=hosts)
     assert r.rc == 0, "baseline run failed: %r" % r
     for h in hosts:
-        assert sim.stored_token(sp_of(testbed, h)) == testbed.current_token(h), "baseline push missing for %s" % h
+        assert fp(sim.stored_token(sp_of(testbed, h))) == fp(testbed.current_token(h)), "baseline push missing for %s" % h
         assert testbed.rotations(h) == 0
     return r
 
 
 def assert_pushed_and_working(testbed, sim, host, old_token):
     new = testbed.current_token(host)
-    assert new and new != old_token, "%s was not rotated" % host
+    assert new is not None and fp(new) != fp(old_token), "%s was not rotated" % host
     sp = sp_of(testbed, host)
-    assert sim.stored_token(sp) == new, "Entra does not hold the new token of %s" % host
+    assert fp(sim.stored_token(sp)) == fp(new), "Entra does not hold the new token of %s" % host
     assert testbed.scim_get(host, new) == 200
     assert testbed.scim_get(host, old_token) == 401, "old token of %s still accepted" % host
     cycle = sim.cycle(sp)
@@ -202,15 +220,12 @@ def test_idp_down_after_rotation_then_rerun_finishes_with_one_rotation(testbed, 
     assert r.stats[host]["failed"] == 1
     assert testbed.rotations(host) == 1
     new = testbed.current_token(host)
-    assert new and new != old
+    assert new is not None and fp(new) != fp(old)
     text = output(r)
     expires = testbed.expires_at(host).strftime("%Y-%m-%dT%H:%M")
-    assert "WAS ROTATED at" in text
-    assert expires in text, "the failure message must give the new expiry"
-    assert "Push the SCIM token to the Entra ID provisioning app" in text
-    assert "re-run the same playbook with the same inventory and variables" in text
-    assert "--limit %s" % host in text
-    assert "will not rotate again" in text
+    says(text, "WAS ROTATED at", expires, "Push the SCIM token to the Entra ID provisioning app",
+         "re-run the same playbook with the same inventory and variables", "--limit %s" % host,
+         "will not rotate again")
     leak_scanner.add(new)
     leak_scanner.scan_text("stdout", r.stdout)
     leak_scanner.assert_clean()
@@ -219,7 +234,7 @@ def test_idp_down_after_rotation_then_rerun_finishes_with_one_rotation(testbed, 
     r2 = rotate(run_playbook, limit=host)
     assert r2.rc == 0, "re-run failed: %r" % r2
     assert testbed.rotations(host) == 1, "the re-run rotated again"
-    assert testbed.current_token(host) == new
+    assert fp(testbed.current_token(host)) == fp(new)
     assert_pushed_and_working(testbed, sim, host, old)
     assert summary_row(r2, host)[3:7] == ["no", "yes", "yes", "push_completed"]
 
@@ -241,7 +256,7 @@ def test_paused_job_is_started_again_by_the_rerun(testbed, sim, run_playbook):
     assert r.rc != 0
     assert testbed.rotations(host) == 1
     text = output(r)
-    assert "WAS ROTATED at" in text and "Refusing to save credentials" in text
+    says(text, "WAS ROTATED at", "Refusing to save credentials")
     assert sim.job(sp)["status"]["code"] == "Paused", "the job must stay paused while Entra holds a revoked token"
 
     r2 = rotate(run_playbook, limit=host)
@@ -291,10 +306,9 @@ def test_bad_entra_settings_give_clear_messages(testbed, sim, run_playbook, case
     r = rotate(run_playbook, limit=host, **extra)
     text = output(r)
     assert r.rc != 0
-    for word in expected:
-        assert word in text, "the message should name %s" % word
+    says(text, *expected)
     # The pause step fails first, so nothing was rotated and the message says so.
-    assert "Nothing was rotated on %s" % host in text
+    says(text, "Nothing was rotated on %s" % host)
     assert testbed.rotations(host) == 0
     leak_scanner.scan_text("stdout", r.stdout)
     leak_scanner.assert_clean()
@@ -310,10 +324,10 @@ def test_driver_none_rotates_and_verifies_without_an_idp(testbed, sim, run_playb
     assert r.rc == 0, "run failed: %r" % r
     assert testbed.rotations(host) == 1
     new = testbed.current_token(host)
-    assert new != old
+    assert fp(new) != fp(old)
     assert testbed.scim_get(host, new) == 200 and testbed.scim_get(host, old) == 401
     assert summary_row(r, host)[3:7] == ["yes", "no", "yes", "rotated"]
-    assert "put the new token into the IdP by hand" in r.stdout
+    says(r.stdout, "put the new token into the IdP by hand")
     assert sim.requests(since) == [], "driver none must not talk to Entra"
     r2 = rotate(run_playbook, idp="none", limit=host)
     assert r2.rc == 0 and r2.stats[host]["changed"] == 0
@@ -360,8 +374,7 @@ def test_driver_custom_with_pending_marker(testbed, run_playbook, tmp_path, leak
     new = testbed.current_token(host)
     leak_scanner.add(new)
     text = output(r)
-    assert "WAS ROTATED at" in text and "the custom target is unreachable" in text
-    assert "re-run the same playbook" in text
+    says(text, "WAS ROTATED at", "the custom target is unreachable", "re-run the same playbook")
     meta = testbed.ssh(host, "sudo stat -c '%%a %%U' %s && sudo cat %s" % (marker, marker))
     assert meta.returncode == 0, "no pending marker on the host"
     perms, body = meta.stdout.split("\n", 1)
@@ -369,7 +382,8 @@ def test_driver_custom_with_pending_marker(testbed, run_playbook, tmp_path, leak
     pending = json.loads(body)
     assert pending["driver"] == "custom" and pending["state"] == "rotated"
     assert pending["expires_at"].startswith(testbed.expires_at(host).strftime("%Y-%m-%dT%H:%M"))
-    assert new not in body and old not in body, "the marker must not hold a token"
+    clean = new not in body and old not in body
+    assert clean, "the marker must not hold a token"
     assert not out.exists()
 
     flag.unlink()
@@ -377,7 +391,8 @@ def test_driver_custom_with_pending_marker(testbed, run_playbook, tmp_path, leak
     assert r2.rc == 0, "re-run failed: %r" % r2
     assert testbed.rotations(host) == 1, "the re-run rotated again"
     digest, reason, url = out.read_text().split()
-    assert digest == hashlib.sha256(new.encode()).hexdigest() and reason == "pending"
+    assert digest == hashlib.sha256(new.encode()).hexdigest(), "the custom tasks got another token"
+    assert reason == "pending"
     assert url == testbed.scim_base_url(host)
     assert testbed.ssh(host, "sudo test -e %s" % marker).returncode == 1, "marker left behind"
     assert summary_row(r2, host)[3:7] == ["no", "yes", "yes", "push_completed"]
