@@ -266,8 +266,9 @@ def test_scheduled_rotation_rotates_only_what_is_due_and_reports_every_host(flee
     scanner = scanner_for(testbed)
     report_dir = tmp_path / "reports"
 
+    prom = tmp_path / "textfile" / "alation_scim.prom"
     started = time.time()
-    result = run(fleet, SCHEDULED, report_dir, scanner=scanner)
+    result = run(fleet, SCHEDULED, report_dir, scanner=scanner, alation_scim_report_prometheus_path=str(prom))
     ended = time.time()
 
     # Non-zero because one host is unreachable; every other host was done regardless.
@@ -314,8 +315,18 @@ def test_scheduled_rotation_rotates_only_what_is_due_and_reports_every_host(flee
     names, failed = junit_failures(junit)
     assert names == sorted(EVERY) and failed == {OFFLINE: "unreachable"}
 
+    samples = dict(line.rsplit(" ", 1) for line in prom.read_text().splitlines() if not line.startswith("#"))
+    for h in ALATION:
+        stamp = int(samples['alation_scim_token_expiry_timestamp_seconds{instance="%s"}' % h])
+        assert abs(stamp - epoch(testbed.expires_at(h))) < 1.5, h
+        assert samples['alation_scim_host_healthy{instance="%s"}' % h] == "1"
+    assert samples['alation_scim_host_healthy{instance="%s"}' % OFFLINE] == "0"
+    assert 'alation_scim_token_expiry_timestamp_seconds{instance="%s"}' % OFFLINE not in samples
+    assert samples["alation_scim_last_run_success"] == "0"
+
     for h in ALATION:
         scanner.add(old[h][0])
+    scanner.scan_files([str(prom)])
     scan_everything(scanner, testbed, report_dir)
 
 
