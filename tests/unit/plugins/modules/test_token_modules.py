@@ -1,0 +1,85 @@
+"""The three host modules' result shaping, with the one Django launch replaced by a canned payload result."""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+import time
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.alation.scim.plugins.module_utils import _alation_shell as shell
+from ansible_collections.alation.scim.plugins.modules import token_info, token_read, token_rotate
+
+DAY = 86400
+NOW = time.time()
+OLD = {'present': True, 'expiry_type': 'datetime-aware', 'expires_epoch': float(int(NOW) + 10 * DAY), 'due': True}
+NEW = {'present': True, 'expiry_type': 'datetime-aware', 'expires_epoch': float(int(NOW) + 181 * DAY), 'due': False}
+TOKEN, PREVIOUS = 'n3w-t0ken-' + 'x' * 30, '0ld-t0ken-' + 'y' * 30
+
+
+def run_module(module, args, payload, capsys, monkeypatch):
+    calls = []
+
+    def fake_run_payload(options, mode, threshold, **kwargs):
+        calls.append(dict(kwargs, mode=mode, threshold=threshold))
+        if isinstance(payload, Exception):
+            raise payload
+        return payload
+    monkeypatch.setattr(module, 'run_payload', fake_run_payload)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    return json.loads(capsys.readouterr().out), calls
+
+
+def test_info_shapes_result_and_passes_threshold(capsys, monkeypatch):
+    out, calls = run_module(token_info, {'rotate_before_days': 45}, {'ok': True, 'before': OLD}, capsys, monkeypatch)
+    assert out['changed'] is False and out['rotation_due'] is True and out['days_remaining'] in (9, 10)
+    assert 'token' not in out
+    (call,) = calls
+    assert call['mode'] == 'info' and not call.get('return_token') and not call.get('allow_write')
+    assert abs(call['threshold'] - (NOW + 45 * DAY)) < 60
+
+
+def test_read_returns_token(capsys, monkeypatch):
+    out, calls = run_module(token_read, {}, {'ok': True, 'before': OLD, 'token': TOKEN}, capsys, monkeypatch)
+    assert out['token'] == TOKEN and out['changed'] is False and out['token_present'] is True
+    assert calls[0]['return_token'] is True and not calls[0].get('allow_write')
+
+
+def test_rotate_after_rotation(capsys, monkeypatch):
+    payload = {'ok': True, 'before': OLD, 'after': NEW, 'rotated': True, 'decision': {'rotate': True, 'reason': 'due'},
+               'token': TOKEN, 'previous_token': PREVIOUS}
+    out, calls = run_module(token_rotate, {'return_token': True, '_ansible_diff': True}, payload, capsys, monkeypatch)
+    assert (out['changed'], out['rotated'], out['rotation_reason']) == (True, True, 'due')
+    assert out['days_remaining'] in (180, 181) and out['rotation_due'] is False
+    assert out['previous_expires_at'] != out['expires_at']
+    assert out['token'] == TOKEN and out['previous_token'] == PREVIOUS
+    assert TOKEN not in json.dumps(out['diff']) and out['expires_at'] in out['diff']['after']
+    assert calls[0]['allow_write'] is True
+
+
+def test_rotate_check_mode_launches_read_only_and_reports_would(capsys, monkeypatch):
+    payload = {'ok': True, 'before': OLD, 'rotated': False, 'decision': {'rotate': True, 'reason': 'due'}}
+    out, calls = run_module(token_rotate, {'_ansible_check_mode': True, '_ansible_diff': True}, payload, capsys, monkeypatch)
+    assert calls[0]['allow_write'] is False
+    assert (out['changed'], out['rotated']) == (True, True)
+    assert out['expires_at'] == out['previous_expires_at']
+    assert 'token' not in out and 'new token' in out['diff']['after']
+
+
+def test_rotate_not_due(capsys, monkeypatch):
+    payload = {'ok': True, 'before': NEW, 'rotated': False, 'decision': {'rotate': False, 'reason': 'not_due'}}
+    out, calls = run_module(token_rotate, {}, payload, capsys, monkeypatch)
+    assert (out['changed'], out['rotated'], out['rotation_reason']) == (False, False, 'not_due')
+    assert 'diff' not in out and 'token' not in out
+
+
+@pytest.mark.parametrize('module', [token_info, token_read, token_rotate])
+def test_errors_become_fail_json_with_fix(capsys, monkeypatch, module):
+    error = shell.AlationShellError('timeout', 'The Django shell did not finish.', 'Raise timeout.')
+    out, calls = run_module(module, {}, error, capsys, monkeypatch)
+    assert out['failed'] is True
+    assert out['msg'] == 'The Django shell did not finish. Fix: Raise timeout.'
+    assert (out['fix'], out['error_kind']) == ('Raise timeout.', 'timeout')
