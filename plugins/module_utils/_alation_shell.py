@@ -616,11 +616,16 @@ def run_payload(options, mode, threshold_epoch, force=False, return_token=False,
     argv, stdin_text = build_command(options, payload_line(params))
     env = dict(os.environ)
     env['PATH'] = env.get('PATH', '/usr/bin:/bin') + ':/usr/sbin:/sbin'
-    if mode == 'rotate' and allow_write:
-        with HostLock(LOCK_PATH, options['timeout']):
+    try:
+        if mode == 'rotate' and allow_write:
+            with HostLock(LOCK_PATH, options['timeout']):
+                returncode, stdout, stderr, timed_out = run_process(argv, stdin_text, options['timeout'], env=env)
+        else:
             returncode, stdout, stderr, timed_out = run_process(argv, stdin_text, options['timeout'], env=env)
-    else:
-        returncode, stdout, stderr, timed_out = run_process(argv, stdin_text, options['timeout'], env=env)
+    except OSError as exc:
+        # Could not start the entry command at all (e.g. an init script without the execute bit).
+        raise AlationShellError('launch_failed', 'Could not start %s: %s. Nothing was changed.' % (argv[0], exc),
+                                'Check that %s is executable by root on this host, or use the other entry.' % argv[0])
     result = None if timed_out else parse_output(stdout, nonce)
     if result is None:
         raise diagnose(options, returncode, stdout, stderr, nonce, timed_out)

@@ -165,3 +165,15 @@ def test_timeout_option_must_be_positive():
     with pytest.raises(shell.AlationShellError) as info:
         shell.check_options(dict(OPTIONS, timeout=0))
     assert info.value.kind == 'bad_option'
+
+
+def test_entry_that_cannot_start_is_a_typed_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(shell.os, 'geteuid', lambda: 0)
+    script = tmp_path / 'alation'
+    script.write_text('#!/bin/sh\n')  # exists, but not executable
+    with pytest.raises(shell.AlationShellError) as info:
+        shell.run_payload(dict(OPTIONS, entry='init_script', init_script=str(script),
+                               alation_root=str(tmp_path / 'none')), 'info', 0)
+    assert info.value.kind == 'launch_failed'
+    assert str(script) in info.value.message and 'Nothing was changed' in info.value.message
+    assert 'executable' in info.value.fix
