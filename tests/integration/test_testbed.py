@@ -5,6 +5,7 @@ manual procedure. Token values are compared as fingerprints only, never printed.
 """
 
 import datetime
+import os
 import json
 import re
 import subprocess
@@ -331,3 +332,40 @@ def test_entra_simulator_matches_inventory(testbed):
         assert e["hosts"][h]["service_principal_id"] in text
         assert e["hosts"][h]["job_id"] in text
 
+
+
+def test_run_playbook_extra_vars_stay_out_of_argv(testbed, run_playbook):
+    secret = "canary-%d-plugh" % time.time()
+    play = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.debug:
+        msg: "{{ %s }}"
+"""
+    scanner = LeakScanner([secret])
+    r = run_playbook(play % "canary | length", extra_vars={"canary": secret}, leak_scanner=scanner)
+    assert r.rc == 0 and r.stats["localhost"]["ok"] == 1, r.stdout[-2000:]
+    assert '"msg": %d' % len(secret) in r.stdout
+    scanner.assert_clean()
+    # The same scanner does see a value the playbook prints, in stdout and in the log file.
+    r = run_playbook(play % "canary", extra_vars={"canary": secret}, leak_scanner=scanner, check=True, diff=True,
+                     verbosity=1)
+    assert r.rc == 0
+    places = " ".join(scanner.findings)
+    assert "ansible-playbook stdout" in places and "ANSIBLE_LOG_PATH" in places
+    assert not os.path.exists(os.path.join(os.path.dirname(r.log_path), "extra_vars.json"))
+
+
+def test_run_playbook_reports_failures_per_host(testbed, run_playbook):
+    r = run_playbook("""
+- hosts: alation
+  gather_facts: false
+  tasks:
+    - ansible.builtin.fail:
+        msg: boom
+      when: inventory_hostname == 'alation2'
+""", limit=["alation1", "alation2"])
+    assert r.rc == 2
+    assert r.stats["alation2"]["failed"] == 1 and r.stats["alation1"]["failed"] == 0
+    assert sorted(r.stats) == ["alation1", "alation2"]
