@@ -66,6 +66,7 @@ import re
 import shutil
 import subprocess
 import sys
+import syslog
 import tempfile
 import threading
 import time
@@ -305,7 +306,25 @@ class LeakScanner:
             found += self.scan_text("file %s" % path, data)
         return found
 
+    def _syslog_barrier(self, timeout=5.0):
+        """Log a marker and wait for it: everything logged before it is then in the file."""
+        marker = "alation-scim-leakscan-barrier-%d-%f" % (os.getpid(), time.time())
+        syslog.openlog("leakscanner", 0, syslog.LOG_USER)
+        syslog.syslog(syslog.LOG_INFO, marker)
+        syslog.closelog()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                with open(self.syslog_path, "rb") as f:
+                    f.seek(self.syslog_offset)
+                    if marker.encode() in f.read():
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+
     def scan_syslog(self):
+        self._syslog_barrier()
         try:
             with open(self.syslog_path, "rb") as f:
                 f.seek(self.syslog_offset)
