@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """token_handoff action plugin: the file helpers directly, the plugin through ansible-playbook on
-localhost (it needs the vault secrets a real run loads)."""
+localhost (it needs the vault secrets a real run loads). No test bed needed; it lives with the
+integration tests because every case runs ansible-playbook."""
 
 import json
 import os
@@ -8,14 +9,21 @@ import stat
 import subprocess
 import sys
 
+import tempfile
+
 import pytest
 
-import ansible_collections.alation.scim as collection
-from ansible_collections.alation.scim.plugins.action import token_handoff
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# a collections root with this checkout as alation.scim, for ansible-playbook and for the import below
+COLLECTIONS_ROOT = tempfile.mkdtemp(prefix="alation-scim-handoff-")
+os.makedirs(os.path.join(COLLECTIONS_ROOT, "ansible_collections", "alation"))
+os.symlink(REPO, os.path.join(COLLECTIONS_ROOT, "ansible_collections", "alation", "scim"))
+sys.path.insert(0, COLLECTIONS_ROOT)
+
+from ansible_collections.alation.scim.plugins.action import token_handoff  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 TOKEN = "handoff-test-token-" + "7c" * 16
-COLLECTIONS_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(list(collection.__path__)[0])))
 
 
 def test_write_atomically_makes_0600_file_and_0700_dir(tmp_path):
