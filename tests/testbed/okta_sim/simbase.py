@@ -78,6 +78,9 @@ def scim_call(base, token, method, rel, body=None, ca_path=None, timeout=15):
         status = e.code
     except (urllib.error.URLError, OSError, ssl.SSLError) as e:
         return None, None, "connection failed: %s" % (getattr(e, "reason", None) or e)
+    except ValueError:
+        # e.g. a token with a newline is refused as a header value; the message would quote it
+        return None, None, "request refused by the HTTP client (invalid header value)"
     try:
         parsed = json.loads(raw.decode("utf-8")) if raw else None
     except ValueError:
@@ -157,8 +160,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             status, body, headers = self.server.app.handle(self.command, split.path, split.query, self.headers, raw)
         except SimError as e:
             status, body, headers = e.status, e.body, e.headers
-        except Exception as e:  # a simulator bug: answer 500, say it on stderr
-            sys.stderr.write("simulator error: %r\n" % (e,))
+        except Exception as e:  # a simulator bug: answer 500; the type only, a message could quote a secret
+            sys.stderr.write("simulator error: %s\n" % type(e).__name__)
             status, body, headers = 500, {"error": "simulator error"}, {}
         if status is None:  # fault "down": drop the connection without an answer
             self.close_connection = True
