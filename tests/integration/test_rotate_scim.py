@@ -405,3 +405,34 @@ def test_driver_custom_with_pending_marker(testbed, run_playbook, tmp_path, leak
         leak_scanner.scan_text("stdout", res.stdout)
         leak_scanner.scan_text("log", res.log)
     leak_scanner.assert_clean()
+
+
+CHECK_PLAYBOOK = """
+- hosts: alation
+  gather_facts: false
+  tasks:
+    - name: Check the SCIM token expiry
+      ansible.builtin.include_role:
+        name: alation.scim.token_rotation
+        tasks_from: check
+"""
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_check_entry_point_warns_fails_and_changes_nothing(testbed, run_playbook, check_mode):
+    warn, crit, fresh = testbed.hosts
+    for h in testbed.hosts:
+        testbed.reset(h)
+    testbed.expire_in(warn, 20)
+    testbed.expire_in(crit, 3)
+    state = host_state(testbed, testbed.hosts)
+    r = run_playbook(CHECK_PLAYBOOK, check=check_mode)
+    dump(r, "check-entry-%s" % check_mode)
+    assert r.rc != 0, "a critical host must fail the run"
+    assert all(r.stats[h]["changed"] == 0 for h in testbed.hosts), r.stats
+    assert r.stats[crit]["failed"] == 1
+    assert r.stats[warn]["failed"] == 0 and r.stats[fresh]["failed"] == 0
+    says(output(r), "WARNING: the Alation SCIM token on %s expires" % warn,
+         "CRITICAL: On %s the SCIM token expires" % crit)
+    assert host_state(testbed, testbed.hosts) == state
+    assert all(testbed.launches(h) == 1 for h in testbed.hosts), "one Django shell launch per host"
