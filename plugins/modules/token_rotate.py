@@ -69,9 +69,12 @@ EXAMPLES = r'''
   become: true
   register: rotation
 
-- name: Push it (the rotation result is hidden from output already; keep this task quiet too)
-  ansible.builtin.debug:
-    msg: "Rotated, new expiry {{ rotation.expires_at }}"
+- name: Prove Alation accepts the new token (tasks that use it need no_log themselves)
+  ansible.builtin.uri:
+    url: https://alation.example.com/scim/v2/ServiceProviderConfig
+    headers:
+      Authorization: "Bearer {{ rotation.token }}"
+  no_log: true
   when: rotation.rotated
 '''
 
