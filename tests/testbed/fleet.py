@@ -644,7 +644,14 @@ def down():
     for h in sorted(names):
         stop_host(tb, h)
     stop_entra()
-    log("down: stopped %d hosts and the Entra simulator" % len(names))
+    # Other IdP simulators own their launchers (`<name>_sim/launch.py down`): ask each.
+    others = []
+    for name in sorted(os.listdir(HERE)):
+        launcher = os.path.join(HERE, name, "launch.py")
+        if name.endswith("_sim") and os.path.exists(launcher):
+            subprocess.run([sys.executable, launcher, "down"], stdout=subprocess.DEVNULL, check=False)
+            others.append(name)
+    log("down: stopped %d hosts, the Entra simulator%s" % (len(names), "".join(", " + o for o in others)))
 
 
 def status():
