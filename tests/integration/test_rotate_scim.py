@@ -436,3 +436,25 @@ def test_check_entry_point_warns_fails_and_changes_nothing(testbed, run_playbook
          "CRITICAL: On %s the SCIM token expires" % crit)
     assert host_state(testbed, testbed.hosts) == state
     assert all(testbed.launches(h) == 1 for h in testbed.hosts), "one Django shell launch per host"
+
+
+def test_entra_secret_from_the_environment(testbed, sim, run_playbook, leak_scanner):
+    """The example inventory's pattern: no secret in the inventory, AZURE_* on the controller."""
+    host = testbed.hosts[0]
+    in_sync(run_playbook, testbed, sim, [host])
+    testbed.expire_in(host, 3)
+    old = testbed.current_token(host)
+    secret = testbed.entra["client_secret"]
+    leak_scanner.add(secret)
+    extra = {"alation_scim_hosts": "alation", "alation_scim_idp": "entra", "alation_scim_verify_delay": 1,
+             "alation_scim_entra_client_secret": "{{ lookup('ansible.builtin.env', 'AZURE_CLIENT_SECRET') }}"}
+    r = run_playbook(PLAYBOOK, limit=host, extra_vars=extra, env={"AZURE_CLIENT_SECRET": secret},
+                     leak_scanner=leak_scanner)
+    dump(r, "env-secret")
+    assert r.rc == 0, "run with the secret from AZURE_CLIENT_SECRET failed: %r" % r
+    assert_pushed_and_working(testbed, sim, host, old)
+    leak_scanner.add(testbed.current_token(host))
+    leak_scanner.scan_process_samples()
+    # The controller's own environment carries the secret here by design; argv never may.
+    leak_scanner.findings = [f for f in leak_scanner.findings if not f.startswith("process environ")]
+    leak_scanner.assert_clean()
