@@ -25,6 +25,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -115,6 +116,23 @@ def play(runner, playbook, limit=None, **extra):
         tail = "\n".join(r.stdout.splitlines()[-40:])
         raise RuntimeError("%s failed (rc=%d, %r):\n%s" % (os.path.basename(playbook), r.rc, r.stats, tail))
     return r
+
+
+TASK_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?\| (TASK \[(.*?)\]|PLAY RECAP)")
+
+
+def task_profile(log_text):
+    """Seconds per task name (summed) from ANSIBLE_LOG_PATH's timestamps: where a run's time goes."""
+    marks = []
+    for line in log_text.splitlines():
+        m = TASK_LINE.match(line)
+        if m:
+            t = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+            marks.append((t, m.group(3) or "PLAY RECAP"))
+    spent = {}
+    for (t, name), (t2, _next) in zip(marks, marks[1:]):
+        spent[name] = spent.get(name, 0.0) + (t2 - t)
+    return sorted(((round(v, 2), k) for k, v in spent.items()), reverse=True)
 
 
 def floor_rotation(tb, host):
@@ -291,7 +309,9 @@ def run(args):
             log("single host (%s): check, rotation, floor (%d/%d)" % (single, i + 1, args.repeat))
             res["single_check_s"].append(play(runner, CHECK, limit=single).duration)
             tb.expire_in(single, 5)
-            res["single_rotate_s"].append(play(runner, ROTATE, limit=single).duration)
+            r = play(runner, ROTATE, limit=single)
+            res["single_rotate_s"].append(r.duration)
+            res["single_rotate_profile"] = task_profile(r.log)
             res["floor_s"].append(floor_rotation(tb, single))
             assert_in_sync(tb, sim, [single])
 
@@ -380,7 +400,13 @@ def render(res, rows):
             "ansible.cfg = examples/ansible.cfg (forks %s)"
             % (res["started"], s["hosts"], s["startup_delay_s"], res["machine"]["cores"],
                res["ansible_cfg"]["defaults"].get("forks")))
-    return head + "\n\n" + "\n".join(lines) + "\n"
+    prof = res.get("single_rotate_profile") or []
+    tail = ""
+    if prof:
+        tail = ("\nWhere the 1-host rotation run spends its time (ANSIBLE_LOG_PATH timestamps, top 12 of %d tasks, "
+                "%.1f s in all):\n\n" % (len(prof), sum(p[0] for p in prof)))
+        tail += "\n".join("    %6.2f s  %s" % p for p in prof[:12]) + "\n"
+    return head + "\n\n" + "\n".join(lines) + "\n" + tail
 
 
 def main(argv=None):

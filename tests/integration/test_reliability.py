@@ -16,6 +16,7 @@ test_scheduled.py); this file sweeps across them. Tokens are compared and scanne
 """
 
 import os
+import re
 import sys
 import threading
 import time
@@ -144,6 +145,11 @@ class Ctx:
 
     def play(self, playbook=ROTATE, limit=None, check=False, verbosity=0, env=None, scanner=None,
              runner=None, via_proxy=False, **extra):
+        r = self._play(playbook, limit, check, verbosity, env, scanner, runner, via_proxy, **extra)
+        dump(r)
+        return r
+
+    def _play(self, playbook, limit, check, verbosity, env, scanner, runner, via_proxy, **extra):
         extra_vars = {"alation_scim_hosts": "alation", "alation_scim_idp": "entra",
                       "alation_scim_verify_delay": 1, "alation_scim_entra_retry_budget": 8}
         if via_proxy:
@@ -152,6 +158,10 @@ class Ctx:
         extra_vars.update(extra)
         return (runner or self.runner)(playbook, limit=limit, extra_vars=extra_vars, check=check,
                                        verbosity=verbosity, env=env, leak_scanner=scanner)
+
+    def activate(self, host):
+        """Job Active, as between rotations: each fault case starts clean, whatever the last left."""
+        self.sim.set_job(self.sp(host), self.tb.entra["hosts"][host]["job_id"], "Active")
 
     def host_state(self, hosts):
         return {h: (self.tb.rotations(h), fp(self.tb.current_token(h)), self.tb.expires_at(h)) for h in hosts}
@@ -191,6 +201,21 @@ class Ctx:
     def assert_converged(self, hosts):
         problems = self.converged(hosts)
         assert not problems, "; ".join(problems)
+
+
+DUMPS = {"n": 0}
+
+
+def dump(result):
+    """Keep a run's output for a person to read after a failure (runs at -vvvv are leak-scanned;
+    the others print no more than those)."""
+    DUMPS["n"] += 1
+    out_dir = os.environ.get("ALATION_SCIM_IT_OUT", "/tmp/alation-scim-it-out")
+    os.makedirs(out_dir, mode=0o700, exist_ok=True)
+    name = "reliability-%s-%03d.txt" % (
+        re.sub(r"[^\w.-]+", "_", os.environ.get("PYTEST_CURRENT_TEST", "run").split("::")[-1].split(" ")[0]), DUMPS["n"])
+    with os.fdopen(os.open(os.path.join(out_dir, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(result.stdout + "\n--- stderr\n" + result.stderr)
 
 
 def text(r):
@@ -356,12 +381,13 @@ def fault_outcome(rel, host, run, rotations_before):
 def test_idp_fault_at_each_step(rel, step, mode):
     tb = rel.tb
     host = tb.hosts[2]
+    rel.activate(host)
     tb.expire_in(host, 5)
     before = tb.rotations(host)
     # The pause step gets a Graph token before the rotation; faults at `token` hit the push's.
     skip = 1 if step == "token" else 0
     count = {"down": None, "slow": None, "throttle": 2, "flapping": 3}[mode]
-    rel.proxy.set_fault(step, mode, count=count, skip=skip, delay=2.0, retry_after=1)
+    rel.proxy.set_fault(step, mode, count=count, skip=skip, delay=1.5, retry_after=1)
     try:
         r = rel.play(limit=host, via_proxy=True, alation_scim_entra_retry_budget=6 if mode == "down" else 30)
     finally:
@@ -424,6 +450,7 @@ def run_in_thread(fn):
 def test_host_faults(rel, fault):
     tb = rel.tb
     host = tb.hosts[2]
+    rel.activate(host)
     tb.expire_in(host, 5)
     before = tb.rotations(host)
     detail_extra = ""
@@ -570,7 +597,9 @@ def test_bad_input(rel, case):
     finally:
         if other_dir:
             cleanup_runner(other_dir)
-        tb.knob(limit, **{k: None for k in knobs}) if limit in hosts else None
+        if limit in hosts:
+            tb.knob(limit, **{k: None for k in knobs})
+            tb.expire_in(limit, 150)
     out = normalise(text(r))
     named = all(normalise(w) in out for w in words)
     unchanged = rel.host_state(hosts) == state and rel.sim_snapshot() == snap and rel.sim_writes(since) == []
@@ -590,6 +619,9 @@ def test_idempotent_and_check_mode(rel, name, tmp_path):
     hosts = tb.hosts
     due = hosts[1]
     extra = {}
+    for h in hosts:
+        tb.knob(h, **{k: None for k in testbed_lib.DEFAULT_KNOBS})
+        tb.expire_in(h, 150)  # same token, Entra holds it: healthy, nothing due
     # 20 days: due for rotation (30) and only a warning for the check (critical is 7).
     tb.expire_in(due, 20)
     r1 = rel.play(playbook, **extra)
@@ -609,6 +641,3 @@ def test_idempotent_and_check_mode(rel, name, tmp_path):
     assert r1.rc == 0, "first run of %s failed: %r" % (name, r1)
     assert second_clean, "second run of %s changed something: %s" % (name, changed2)
     assert check_clean, "check mode of %s changed something or failed (rc=%d)" % (name, r3.rc)
-    # Leave the host in sync for the next case.
-    r4 = rel.play(ROTATE, limit=due)
-    assert r4.rc == 0
