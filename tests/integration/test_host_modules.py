@@ -8,7 +8,11 @@ keys, plus SHA-256 digests of the tokens, so a test can compare tokens without p
 import datetime
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 
@@ -146,6 +150,7 @@ def test_rotate_when_due_then_second_run_changes_nothing(testbed, host, run_play
     rescan(scanner, run)
     scanner.scan_syslog()
     scanner.scan_host_logs(testbed)
+    scanner.scan_host_files(testbed)
     scanner.assert_clean()
 
 
@@ -295,6 +300,7 @@ def test_every_knob_variant(testbed, host, run_playbook, scanner, knobs):
     assert testbed.launches(host) == 3
     assert testbed.scim_get(host, new) == 200 and testbed.scim_get(host, old) == 401
     rescan(scanner, run)
+    scanner.scan_host_files(testbed)  # e.g. the interactive console's history file
     scanner.assert_clean()
 
 
@@ -386,4 +392,58 @@ def test_token_never_leaks_at_vvvv(testbed, host, run_playbook, scanner):
     rescan(scanner, run)
     scanner.scan_syslog()
     scanner.scan_host_logs(testbed)
+    scanner.scan_host_files(testbed)
+    scanner.assert_clean()
+
+
+# ---------------------------------------------------------------- oldest supported host Pythons
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The same venv scripts/test.sh uses for sanity on the oldest ansible-core (2.16), the last one
+# that still drives Python 2.7 and 3.6 targets.
+VENV_OLDEST = os.environ.get("ALATION_SCIM_VENV_OLDEST", os.path.join(REPO_ROOT, ".venv-ansible-2.16"))
+OLD_PYTHONS = {"2.7": "/root/.pyenv/versions/2.7.18/bin/python2", "3.6": "/root/.pyenv/versions/3.6.15/bin/python3"}
+
+
+@pytest.fixture(scope="session")
+def ansible_playbook_216():
+    exe = os.path.join(VENV_OLDEST, "bin", "ansible-playbook")
+    if not os.path.exists(exe):
+        subprocess.run([sys.executable, "-m", "venv", VENV_OLDEST], check=True)
+        subprocess.run([os.path.join(VENV_OLDEST, "bin", "pip"), "install", "--disable-pip-version-check", "-q",
+                        "ansible-core>=2.16,<2.17"], check=True)
+    return exe
+
+
+@pytest.mark.parametrize("version", sorted(OLD_PYTHONS))
+def test_modules_on_old_host_python(testbed, host, run_playbook, ansible_playbook_216, version, scanner):
+    python = OLD_PYTHONS[version]
+    assert os.path.exists(python), "pyenv Python %s is part of the machine set-up" % version
+    old = testbed.current_token(host)
+    steps = [("alation.scim.token_info", {}), ("alation.scim.token_rotate", {"force": True, "return_token": True}),
+             ("alation.scim.token_read", {})]
+    plays = json.loads(playbook(steps))
+    plays[0]["vars"] = {"ansible_python_interpreter": python}
+    env = dict(os.environ, ANSIBLE_CONFIG=run_playbook.config, ANSIBLE_COLLECTIONS_PATH=run_playbook.collections_path,
+               ANSIBLE_NOCOLOR="1")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "playbook.yml")
+        with open(path, "w") as f:
+            json.dump(plays, f)
+        with scanner.sample_processes():
+            proc = subprocess.run([ansible_playbook_216, "-i", run_playbook.inventory, path], env=env, cwd=tmp,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "ansible-playbook [core 2.16" in subprocess.run([ansible_playbook_216, "--version"], stdout=subprocess.PIPE,
+                                                           universal_newlines=True).stdout
+    new = testbed.current_token(host)
+    scanner.add(new)
+    info, rotate, read = results(proc)
+    assert info["token_present"] is True and rotate["rotated"] is True
+    assert rotate["token_sha"] == sha(new) and rotate["previous_token_sha"] == sha(old) and new != old
+    assert read["token_sha"] == sha(new) and read["expires_at"] == rotate["expires_at"]
+    assert testbed.rotations(host) == 1 and testbed.launches(host) == 3
+    scanner.scan_text("ansible-playbook 2.16 stdout", proc.stdout)
+    scanner.scan_text("ansible-playbook 2.16 stderr", proc.stderr)
+    scanner.scan_process_samples()
     scanner.assert_clean()
