@@ -48,7 +48,7 @@ def job_of(entra, host=HOST):
 
 
 def run_entra(run_playbook, tmp_path, module, args, read_token=False, check=False, leak_scanner=None,
-              auth=None):
+              auth=None, verbosity=0):
     """Run one Entra module task for HOST (delegated to localhost); returns (playbook result, module result).
 
     `auth` overrides the connection options (value None = leave the option out)."""
@@ -78,7 +78,7 @@ def run_entra(run_playbook, tmp_path, module, args, read_token=False, check=Fals
          "delegate_to": "localhost", "check_mode": False},
     ]
     play = [{"hosts": HOST, "gather_facts": False, "tasks": tasks}]
-    r = run_playbook(json.dumps(play), check=check, leak_scanner=leak_scanner)
+    r = run_playbook(json.dumps(play), check=check, leak_scanner=leak_scanner, verbosity=verbosity)
     assert r.rc == 0, r.stdout[-3000:] + r.stderr[-2000:]
     result = json.loads(out.read_text())
     out.unlink()
@@ -103,7 +103,8 @@ def test_push_then_cycle_succeeds_and_second_run_changes_nothing(
         sim, entra, testbed, run_playbook, tmp_path, leak_scanner):
     token = testbed.current_token(HOST)
     leak_scanner.add(token)
-    r, res = push(run_playbook, tmp_path, leak_scanner=leak_scanner)
+    leak_scanner.add(entra["client_secret"])  # the Entra app's secret must not leak either
+    r, res = push(run_playbook, tmp_path, leak_scanner=leak_scanner, verbosity=4)
     assert not res.get("failed"), res.get("msg")
     assert res["changed"] and res["pushed"] and res["validated"]
     assert res["job"]["status_code"] == "Active" and res["job"]["id"] == job_of(entra)
