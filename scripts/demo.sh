@@ -16,7 +16,8 @@ log "Making the demo fleet: alation1 expires in 5 days, alation2 in 12, alation3
 "$VENV/bin/python" "$TESTBED" expire-in alation3 170
 
 collections="$(collection_link)"
-log "ansible-playbook playbooks/rotate_scim.yml -i $TESTBED_STATE/inventory.yml"
+log "ansible-playbook -i $TESTBED_STATE/inventory.yml playbooks/rotate_scim.yml (test bed group: alation, IdP: the Entra ID simulator)"
 cd "$REPO_ROOT"
 ANSIBLE_CONFIG="$REPO_ROOT/examples/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$collections" \
-  "$VENV/bin/ansible-playbook" -i "$TESTBED_STATE/inventory.yml" playbooks/rotate_scim.yml "$@"
+  "$VENV/bin/ansible-playbook" -i "$TESTBED_STATE/inventory.yml" playbooks/rotate_scim.yml \
+  -e alation_scim_hosts=alation -e alation_scim_idp=entra "$@"
