@@ -489,6 +489,9 @@ def test_host_faults(rel, fault):
             took, text_ok, len(leftovers))
     else:
         tb.knob(host, startup_delay=1)
+        due_at = tb.expires_at(host)
+        assert due_at is not None and (due_at - testbed_lib.utcnow()).days < 30, \
+            "precondition: %s must be due before the two runs (expires %s)" % (host, due_at)
         other, other_dir = make_runner(tb.inventory)
         try:
             t1, b1 = run_in_thread(lambda: rel.play(limit=host))
@@ -594,15 +597,15 @@ def test_bad_input(rel, case):
             r = runner(ROTATE, limit=limit, extra_vars={"alation_scim_hosts": "alation", "alation_scim_verify_delay": 1})
         else:
             r = rel.play(limit=limit, runner=runner, **play_extra)
+        out = normalise(text(r))
+        named = all(normalise(w) in out for w in words)
+        unchanged = rel.host_state(hosts) == state and rel.sim_snapshot() == snap and rel.sim_writes(since) == []
     finally:
         if other_dir:
             cleanup_runner(other_dir)
-        if limit in hosts:
+        if limit in hosts:  # healthy again for the next case (after the comparison above)
             tb.knob(limit, **{k: None for k in knobs})
             tb.expire_in(limit, 150)
-    out = normalise(text(r))
-    named = all(normalise(w) in out for w in words)
-    unchanged = rel.host_state(hosts) == state and rel.sim_snapshot() == snap and rel.sim_writes(since) == []
     ok = r.rc != 0 and named and unchanged
     FIGURES.add("bad_input", case, ok, "rc=%d; message names %s: %s; system unchanged: %s"
                 % (r.rc, ", ".join(words), named, unchanged))
