@@ -98,6 +98,43 @@ def run(fleet, playbook, report_dir=None, hosts="alation", check=False, scanner=
     return result
 
 
+def changes(result):
+    """(task, host) of every "changed:" line, in order."""
+    task, found = None, []
+    for line in result.stdout.splitlines():
+        m = re.match(r"^TASK \[(?:[^:\]]+ : )?(.*?)\] \*+$", line)
+        if m:
+            task = m.group(1)
+        m = re.match(r"^changed: \[([^\]]+)\]", line)
+        if m:
+            found.append((task, m.group(1)))
+    return found
+
+
+def verdicts(result):
+    """{host: message} of the playbooks' final "Fail each host that needs attention" task."""
+    found = {}
+    for host, payload in re.findall(r"^fatal: \[(\S+)\]: FAILED! => (\{.*\})$", result.stdout, re.M):
+        msg = json.loads(payload).get("msg")
+        if isinstance(msg, str) and re.match(r"(CRITICAL|FAILED|UNREACHABLE): ", msg):
+            found[host] = msg
+    return found
+
+
+REPORT_TASK = "Write the fleet report"
+
+
+def host_changes(result):
+    """Changes other than the report files (written on the controller, on some host's turn)."""
+    return [c for c in changes(result) if c[0] != REPORT_TASK]
+
+
+def report_changed(result):
+    written = [c for c in changes(result) if c[0] == REPORT_TASK]
+    assert all(c[1].endswith(" -> localhost") for c in written) and len(written) <= 1, written
+    return bool(written)
+
+
 def reports(report_dir):
     with open(os.path.join(str(report_dir), REPORTS["json"])) as f:
         doc = json.load(f)
@@ -189,24 +226,26 @@ def test_check_passes_warns_and_fails_the_right_hosts_and_never_changes(fleet, t
 
     for result in (first, second, dry):
         assert result.rc == 2, result
-        for h in EVERY:
-            assert result.stats[h]["changed"] == 0, "%s changed in %r" % (h, result)
-            assert result.stats[h]["failed"] == 0, "%s stopped the run in %r" % (h, result)
-        # The role fails exactly the critical hosts (recorded, then rescued so the others go on) ...
-        assert sorted(set(re.findall(r"^fatal: \[(\S+)\]: FAILED! .*CRITICAL", result.stdout, re.M))) == [
-            "alation3", "alation4"]
+        # Nothing changes on any host; only the report files on the controller (first run).
+        assert host_changes(result) == [], result
+        # The role fails exactly the critical hosts (recorded, rescued so the others go on) ...
         assert [h for h in EVERY if result.stats[h]["rescued"]] == ["alation3", "alation4"]
-        # ... warns the one under the warning threshold, and the offline host is skipped, not fatal.
+        # ... warns the one under the warning threshold; the offline host is skipped, not dropped.
         assert sorted(set(re.findall(r"WARNING: the Alation SCIM token on (\S+) expires", result.stdout))) == [
             "alation2"]
         assert result.stats[OFFLINE]["ignored"] == 1 and result.stats[OFFLINE]["unreachable"] == 0
         assert "NOT HEALTHY: 3 of 5 host(s) need attention (1 ok, 1 warning, 2 critical, 1 unreachable)" \
             in result.stdout
-        assert re.search(r"alation3: critical - .*expire", result.stdout)
-        assert re.search(r"%s: unreachable - .*(Connection refused|%s)" % (OFFLINE, re.escape(OFFLINE_ADDRESS[0])),
-                         result.stdout)
+        # At the end exactly the hosts that need attention fail, each with its reason.
+        assert dict((h, s["failed"]) for h, s in result.stats.items()) == {
+            "alation1": 0, "alation2": 0, "alation3": 1, "alation4": 1, OFFLINE: 1}
+        reasons = verdicts(result)
+        assert sorted(reasons) == sorted(["alation3", "alation4", OFFLINE])
+        assert reasons["alation3"].startswith("CRITICAL: ") and "alation3" in reasons["alation3"]
+        assert reasons["alation4"].startswith("CRITICAL: ") and "no SCIM token" in reasons["alation4"]
+        assert reasons[OFFLINE].startswith("UNREACHABLE: ") and "Connection refused" in reasons[OFFLINE]
     # The reports: written once, then left alone (same content); never in check mode.
-    assert first.stats["localhost"]["changed"] == 1 and second.stats["localhost"]["changed"] == 0
+    assert (report_changed(first), report_changed(second), report_changed(dry)) == (True, False, True)
     assert not os.path.exists(str(tmp_path / "dry"))
     assert dict((h, (testbed.rotations(h), fp(testbed.current_token(h)), testbed.expires_at(h)))
                 for h in ALATION) == before, "the check changed a token"
@@ -225,6 +264,9 @@ def test_check_passes_warns_and_fails_the_right_hosts_and_never_changes(fleet, t
     assert by_host["alation3"]["days_remaining"] < 0
     assert by_host["alation4"]["token_present"] is False and by_host["alation4"]["expires_at"] is None
     assert "no SCIM token" in by_host["alation4"]["message"]
+    # Each failing host's reason is its report's message.
+    assert verdicts(second) == dict((h, "%s: %s" % (by_host[h]["status"].upper(), by_host[h]["message"]))
+                                    for h in ("alation3", "alation4", OFFLINE))
     assert "Connection refused" in by_host[OFFLINE]["message"] or OFFLINE_ADDRESS[0] in by_host[OFFLINE]["message"]
     assert markdown_status(markdown) == {
         "alation1": "ok", "alation2": "warning", "alation3": "CRITICAL", "alation4": "CRITICAL", OFFLINE: "UNREACHABLE"}
@@ -243,7 +285,7 @@ def test_scheduled_rotation_of_a_healthy_fleet_exits_zero(fleet, testbed, sim, t
     report_dir = tmp_path / "reports"
     result = run(fleet, SCHEDULED, report_dir, hosts="alation:!%s" % OFFLINE, scanner=scanner)
     assert result.rc == 0, result
-    assert "HEALTHY: 4 host(s) (4 ok)" in result.stdout
+    assert "HEALTHY: 4 host(s) (4 ok)" in result.stdout and verdicts(result) == {}
     doc, by_host, markdown, junit = reports(report_dir)
     assert doc["healthy"] is True and sorted(by_host) == ALATION
     for h in ALATION:
@@ -274,11 +316,13 @@ def test_scheduled_rotation_rotates_only_what_is_due_and_reports_every_host(flee
     # Non-zero because one host is unreachable; every other host was done regardless.
     assert result.rc == 2, result
     assert "NOT HEALTHY: 1 of 5 host(s) need attention (4 ok, 1 unreachable); 3 rotated" in result.stdout
-    assert re.search(r"%s: unreachable - " % OFFLINE, result.stdout)
-    assert result.stats[OFFLINE]["ignored"] == 1
+    assert list(verdicts(result)) == [OFFLINE] and "Connection refused" in verdicts(result)[OFFLINE]
+    assert result.stats[OFFLINE]["ignored"] == 1 and result.stats[OFFLINE]["failed"] == 1
     for h in ALATION:
         assert result.stats[h]["failed"] == 0 and result.stats[h]["rescued"] == 0, (h, result)
-    assert result.stats["alation1"]["changed"] == 0
+    # The fresh host changes nothing.
+    assert [c for c in host_changes(result) if c[1].split()[0] == "alation1"] == []
+    assert report_changed(result)
 
     assert dict((h, testbed.rotations(h)) for h in ALATION) == {
         "alation1": 0, "alation2": 1, "alation3": 1, "alation4": 1}
@@ -344,11 +388,12 @@ def test_scheduled_rotation_with_a_failing_host_exits_nonzero_and_finishes_the_o
         testbed.knob("alation1", functions_missing=None)
 
     assert result.rc == 2, result
-    # alation1 fails (the role records why, then fails it), the play rescues it so alation2 goes on.
-    assert result.stats["alation1"]["rescued"] >= 1 and result.stats["alation1"]["failed"] == 0
+    # alation1 fails (the role records why), is rescued so that alation2 goes on, and fails at the end.
+    assert result.stats["alation1"]["rescued"] >= 1 and result.stats["alation1"]["failed"] == 1
     assert result.stats["alation2"]["failed"] == 0 and result.stats["alation2"]["rescued"] == 0
     assert "NOT HEALTHY: 1 of 2 host(s) need attention (1 ok, 1 failed); 1 rotated" in result.stdout
-    assert re.search(r"alation1: failed - Nothing was rotated on alation1", result.stdout)
+    assert list(verdicts(result)) == ["alation1"]
+    assert verdicts(result)["alation1"].startswith("FAILED: Nothing was rotated on alation1")
     assert (testbed.rotations("alation1"), testbed.rotations("alation2")) == (0, 1)
     doc, by_host, markdown, junit = reports(report_dir)
     assert sorted(by_host) == ["alation1", "alation2"]
