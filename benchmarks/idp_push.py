@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The IdP half of a hand-made rotation, as a person with a script would do it against Entra ID
 (here: the test bed's Entra simulator): get a Graph token by client credentials, validate the

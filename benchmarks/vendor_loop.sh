@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # The baseline: the vendor's manual procedure (shared/seed: sudo /etc/init.d/alation shell,
 # alation_django_shell, one function per session), scripted as a plain sequential loop over SSH.

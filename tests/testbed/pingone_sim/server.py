@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PingOne simulator for the alation.scim test bed (HTTPS on loopback, default 127.0.40.1:8443).
 
