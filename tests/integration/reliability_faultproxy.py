@@ -180,8 +180,8 @@ class FaultProxy:
     def forward(self, method, path, body, headers):
         ctx = ssl.create_default_context(cafile=self.testbed.ca_path)
         conn = http.client.HTTPSConnection(self.upstream[0], self.upstream[1], context=ctx, timeout=120)
-        fwd = {k: v for k, v in headers.items() if k.lower() in ("authorization", "content-type", "accept",
-                                                                   "client-request-id")}
+        fwd = {k: v for k, v in headers.items()
+               if k.lower() in ("authorization", "content-type", "accept", "client-request-id")}
         try:
             conn.request(method, path, body=body or None, headers=fwd)
             resp = conn.getresponse()

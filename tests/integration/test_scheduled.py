@@ -92,7 +92,7 @@ def run(fleet, playbook, report_dir=None, hosts="alation", check=False, scanner=
     out_dir = os.environ.get("ALATION_SCIM_IT_OUT", "/tmp/alation-scim-it-out")
     os.makedirs(out_dir, mode=0o700, exist_ok=True)
     name = "scheduled-%s-%03d.txt" % (os.environ.get("PYTEST_CURRENT_TEST", "run").split("::")[-1].split(" ")[0],
-                                     fleet.counter)
+                                      fleet.counter)
     with os.fdopen(os.open(os.path.join(out_dir, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
         f.write(result.stdout + "\n--- stderr\n" + result.stderr)
     return result
@@ -375,7 +375,7 @@ def test_scheduled_rotation_rotates_only_what_is_due_and_reports_every_host(flee
 
 
 def test_scheduled_rotation_with_a_failing_host_exits_nonzero_and_finishes_the_others(fleet, testbed, sim,
-                                                                                       tmp_path):
+                                                                                      tmp_path):
     for h in ("alation1", "alation2"):
         testbed.reset(h)
     testbed.expire_in("alation2", 3)

@@ -333,7 +333,6 @@ def test_entra_simulator_matches_inventory(testbed):
         assert e["hosts"][h]["job_id"] in text
 
 
-
 def test_run_playbook_extra_vars_stay_out_of_argv(testbed, run_playbook):
     secret = "canary-%d-plugh" % time.time()
     play = """

@@ -43,6 +43,7 @@ import time
 STATE_DIR = os.environ.get("ALATION_SCIM_TESTBED_STATE", "/var/lib/alation-scim-testbed")
 ALATION_VERSION = "2023.3.2.1"
 
+
 def _load_knob_defaults():
     """The knobs' defaults live in the simulated Alation's own code (one place)."""
     import importlib.util
@@ -323,7 +324,7 @@ class Testbed:
 
     def ssh(self, host, command, input=None, timeout=60):
         """Run `command` on `host` as deploy over real SSH (stdin = input)."""
-        return subprocess.run(self.ssh_argv(host) + [command], input=input, stdout=subprocess.PIPE,
+        return subprocess.run(self.ssh_argv(host) + [command], input=input, check=False, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout)
 
     def _host_ns(self, host):

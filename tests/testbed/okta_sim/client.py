@@ -27,8 +27,8 @@ class OktaSim(object):
 
     def paste(self, app_id, token, test=True):
         """The admin pastes the token (Test API Credentials first unless test=False). (status, body)."""
-        return admin_call(self.url, self.ca_path, "POST", "/_sim/paste", {"app_id": app_id, "token": token,
-                                                                            "test": test})
+        return admin_call(self.url, self.ca_path, "POST", "/_sim/paste",
+                          {"app_id": app_id, "token": token, "test": test})
 
     def provision(self, app_id, user_name=None):
         return self._call("POST", "/_sim/provision/" + app_id, {"userName": user_name} if user_name else {})

@@ -150,7 +150,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         # Access log without query strings (they can hold filters) or bodies.
         sys.stderr.write("%s %s\n" % (self.log_date_time_string(),
-                                       (fmt % args).split("?")[0]))
+                                      (fmt % args).split("?")[0]))
 
     def _any(self):
         split = urllib.parse.urlsplit(self.path)
@@ -297,7 +297,7 @@ def stop_process(state_dir):
         return False
     if _alive(pid):
         os.kill(pid, signal.SIGTERM)
-        for _ in range(50):
+        for _attempt in range(50):
             if not _alive(pid):
                 break
             time.sleep(0.1)

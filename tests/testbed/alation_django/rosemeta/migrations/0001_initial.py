@@ -19,9 +19,17 @@ class Migration(migrations.Migration):
             name='Group',
             fields=[
                 ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scim_id', models.CharField(blank=True, default=None, help_text='A unique identifier for a SCIM resource as defined by the service provider.', max_length=254, null=True, unique=True, verbose_name='SCIM ID')),
-                ('scim_external_id', models.CharField(blank=True, db_index=True, default=None, help_text='A string that is an identifier for the resource as defined by the provisioning client.', max_length=254, null=True, verbose_name='SCIM External ID')),
-                ('scim_display_name', models.CharField(blank=True, db_index=True, default=None, help_text='A human-readable name for the Group.', max_length=254, null=True, verbose_name='SCIM Display Name')),
+                ('scim_id', models.CharField(
+                    blank=True, default=None,
+                    help_text='A unique identifier for a SCIM resource as defined by the service provider.',
+                    max_length=254, null=True, unique=True, verbose_name='SCIM ID')),
+                ('scim_external_id', models.CharField(
+                    blank=True, db_index=True, default=None,
+                    help_text='A string that is an identifier for the resource as defined by the provisioning client.',
+                    max_length=254, null=True, verbose_name='SCIM External ID')),
+                ('scim_display_name', models.CharField(
+                    blank=True, db_index=True, default=None, help_text='A human-readable name for the Group.',
+                    max_length=254, null=True, verbose_name='SCIM Display Name')),
                 ('name', models.CharField(max_length=150, unique=True)),
             ],
             options={
@@ -53,20 +61,46 @@ class Migration(migrations.Migration):
                 ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('password', models.CharField(max_length=128, verbose_name='password')),
                 ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
+                ('is_superuser', models.BooleanField(
+                    default=False,
+                    help_text='Designates that this user has all permissions without explicitly assigning them.',
+                    verbose_name='superuser status')),
+                ('username', models.CharField(
+                    error_messages={'unique': 'A user with that username already exists.'},
+                    help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150,
+                    unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                    verbose_name='username')),
                 ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
                 ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
                 ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
+                ('is_staff', models.BooleanField(
+                    default=False, help_text='Designates whether the user can log into this admin site.',
+                    verbose_name='staff status')),
+                ('is_active', models.BooleanField(
+                    default=True,
+                    help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.',
+                    verbose_name='active')),
                 ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('scim_id', models.CharField(blank=True, default=None, help_text='A unique identifier for a SCIM resource as defined by the service provider.', max_length=254, null=True, unique=True, verbose_name='SCIM ID')),
-                ('scim_external_id', models.CharField(blank=True, db_index=True, default=None, help_text='A string that is an identifier for the resource as defined by the provisioning client.', max_length=254, null=True, verbose_name='SCIM External ID')),
-                ('scim_username', models.CharField(blank=True, db_index=True, default=None, help_text="A service provider's unique identifier for the user", max_length=254, null=True, verbose_name='SCIM Username')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
+                ('scim_id', models.CharField(
+                    blank=True, default=None,
+                    help_text='A unique identifier for a SCIM resource as defined by the service provider.',
+                    max_length=254, null=True, unique=True, verbose_name='SCIM ID')),
+                ('scim_external_id', models.CharField(
+                    blank=True, db_index=True, default=None,
+                    help_text='A string that is an identifier for the resource as defined by the provisioning client.',
+                    max_length=254, null=True, verbose_name='SCIM External ID')),
+                ('scim_username', models.CharField(
+                    blank=True, db_index=True, default=None,
+                    help_text="A service provider's unique identifier for the user", max_length=254, null=True,
+                    verbose_name='SCIM Username')),
+                ('groups', models.ManyToManyField(
+                    blank=True,
+                    help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.',
+                    related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
                 ('scim_groups', models.ManyToManyField(blank=True, related_name='user_set', to='rosemeta.group')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                ('user_permissions', models.ManyToManyField(
+                    blank=True, help_text='Specific permissions for this user.', related_name='user_set',
+                    related_query_name='user', to='auth.permission', verbose_name='user permissions')),
             ],
             options={
                 'abstract': False,
