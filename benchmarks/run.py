@@ -143,7 +143,7 @@ def floor_rotation(tb, host):
             "s(); print('@@' + g() + '@@')\n" % CU)
     proc = subprocess.run(tb.ssh_argv(host) + ["-o", "ControlMaster=no", "-o", "ControlPath=none",
                                                "sudo chroot /opt/alation/alation /bin/su - alation -c alation_django_shell"],
-                          input=code, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          input=code, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                           timeout=300)
     token = None
     for line in proc.stdout.splitlines():
@@ -159,7 +159,7 @@ def floor_rotation(tb, host):
 
 def vendor_loop(mode, hosts):
     started = time.time()
-    proc = subprocess.run(["bash", LOOP, mode] + hosts, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.run(["bash", LOOP, mode] + hosts, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, env=dict(os.environ, BENCH_PYTHON=sys.executable), timeout=7200)
     if proc.returncode != 0:
         raise RuntimeError("vendor loop (%s) failed: %s" % (mode, proc.stderr[-2000:]))

@@ -90,7 +90,7 @@ def run(run_playbook, okta_settings, handoff, idp="okta", playbook=PLAYBOOK, lim
 
 def vault_view(path, password_file):
     proc = subprocess.run([VAULT_BIN, "view", path, "--vault-password-file", password_file],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                           env=dict(os.environ, PAGER="cat"))
     assert proc.returncode == 0, "ansible-vault view failed: %s" % proc.stderr[-500:]
     # `view` ends what it shows with a newline of its own
@@ -203,7 +203,7 @@ def test_due_handoff_host_is_not_rotated_unattended(testbed, run_playbook, okta_
 
 
 def test_scheduled_playbook_never_rotates_a_handoff_host_and_reports_it(testbed, run_playbook, okta_settings, okta,
-                                                                         handoff, tmp_path):
+                                                                        handoff, tmp_path):
     testbed.reset(HOST)
     testbed.expire_in(HOST, 3)
     reports = tmp_path / "reports"
@@ -244,7 +244,7 @@ def paste_and_provision(okta, okta_settings, token):
 
 
 def test_confirm_fails_clearly_before_the_paste_and_passes_after(testbed, run_playbook, okta_settings, okta, handoff,
-                                                                  leak_scanner):
+                                                                 leak_scanner):
     testbed.reset(HOST)
     testbed.expire_in(HOST, 3)
     old = testbed.current_token(HOST)

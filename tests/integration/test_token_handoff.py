@@ -71,7 +71,7 @@ def play(tmp_path):
             cmd.append("-" + "v" * verbosity)
         env = dict(os.environ, ANSIBLE_CONFIG=str(cfg), ANSIBLE_NOCOLOR="1")
         env.pop("ANSIBLE_VAULT_PASSWORD_FILE", None)
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, env=env)
+        proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, env=env)
         result = None
         if os.path.exists(str(tmp_path / "result.json")):
             result = json.loads((tmp_path / "result.json").read_text())
@@ -82,7 +82,7 @@ def play(tmp_path):
 
 def vault_view(path, pw):
     return subprocess.run([os.path.join(BIN, "ansible-vault"), "view", path, "--vault-password-file", pw],
-                          stdout=subprocess.PIPE, universal_newlines=True, env=dict(os.environ, PAGER="cat")).stdout
+                          check=False, stdout=subprocess.PIPE, universal_newlines=True, env=dict(os.environ, PAGER="cat")).stdout
 
 
 def test_vault_file_written_once_then_unchanged(play):

@@ -89,7 +89,7 @@ def testbed_cli(*args, timeout=900):
     """Run the test bed CLI with this interpreter; raise with its output on failure."""
     proc = subprocess.run(
         [sys.executable, TESTBED_CMD] + list(args),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout,
+        check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout,
     )
     if proc.returncode != 0:
         raise RuntimeError("testbed %s failed (rc=%d):\n%s" % (" ".join(args), proc.returncode, proc.stdout[-4000:]))
@@ -239,7 +239,7 @@ class PlaybookRunner:
         sampler = leak_scanner.sample_processes() if leak_scanner is not None else contextlib.nullcontext()
         try:
             with sampler:
-                proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=run_env,
+                proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=run_env,
                                       universal_newlines=True, timeout=timeout, cwd=run_dir)
         finally:
             if vars_file:

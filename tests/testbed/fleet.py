@@ -43,13 +43,13 @@ def log(msg):
 
 
 def run(cmd, **kw):
-    kw.setdefault("check", True)
-    return subprocess.run(cmd, **kw)
+    check = kw.pop("check", True)
+    return subprocess.run(cmd, check=check, **kw)
 
 
 def quiet(cmd, **kw):
     """Run, and on failure raise with the command's output (kept out of the way otherwise)."""
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, **kw)
+    proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, **kw)
     if proc.returncode != 0:
         raise RuntimeError("%s failed (rc=%d):\n%s" % (" ".join(cmd), proc.returncode, proc.stdout[-3000:]))
     return proc.stdout
@@ -115,7 +115,7 @@ def wait_for(pred, timeout, what):
 def dpkg_missing(packages):
     missing = []
     for p in packages:
-        out = subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], stdout=subprocess.PIPE,
+        out = subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], check=False, stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, universal_newlines=True).stdout
         if "install ok installed" not in out:
             missing.append(p)
@@ -147,7 +147,7 @@ def install():
         log("apt-get install " + " ".join(missing))
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         res = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends"] + missing, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+                             check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
         if res.returncode != 0:
             # A stale package list is the usual cause on a fresh machine.
             quiet(["apt-get", "update"], env=env)
@@ -186,7 +186,7 @@ def ensure_rsyslog():
     pid = read_pid(pidfile)
     if pid and pid_alive(pid) and os.path.exists("/dev/log"):
         return
-    others = subprocess.run(["pgrep", "-x", "rsyslogd"], stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
+    others = subprocess.run(["pgrep", "-x", "rsyslogd"], check=False, stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
     if others and os.path.exists("/dev/log"):
         log("a syslog daemon not started by the test bed is running (pid %s); using it" % ",".join(others))
         return
@@ -201,7 +201,7 @@ def ensure_rsyslog():
 # ------------------------------------------------------------------ shared pieces
 def ensure_users():
     def exists(user):
-        return subprocess.run(["id", "-u", user], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+        return subprocess.run(["id", "-u", user], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
     if not exists("alation"):
         quiet(["useradd", "--system", "--home-dir", "/opt/alation", "--no-create-home",
@@ -625,7 +625,7 @@ def up(n_alation=3, n_plain=1, controller_python=None, entra=True):
         write(stamp, cfg + "\n")
     for host, kind, proc in pending:
         wait_host(tb, host, kind, proc)
-    write(tb.known_hosts, "".join(known_hosts_line(tb, h) for h, _ in wanted))
+    write(tb.known_hosts, "".join(known_hosts_line(tb, h) for h, _kind in wanted))
     fleet = {"alation": alation, "plain": plain, "entra": None}
     write(tb.fleet_file, json.dumps(fleet, indent=1) + "\n")
     if entra:
