@@ -58,12 +58,12 @@ def push(tb, host, token):
     access = body["access_token"]
     creds = [{"key": "BaseAddress", "value": tb.scim_base_url(host)}, {"key": "SecretToken", "value": token}]
     base = "%s/servicePrincipals/%s/synchronization" % (graph, sp)
-    status, _ = _call(ctx, "POST", "%s/jobs/%s/validateCredentials" % (base, urllib.parse.quote(job, safe="")),
-                      body={"credentials": creds}, bearer=access)
+    status, _body = _call(ctx, "POST", "%s/jobs/%s/validateCredentials" % (base, urllib.parse.quote(job, safe="")),
+                          body={"credentials": creds}, bearer=access)
     steps.append(("validate", status))
     if status not in (200, 204):
         return steps
-    status, _ = _call(ctx, "PUT", base + "/secrets", body={"value": creds}, bearer=access)
+    status, _body = _call(ctx, "PUT", base + "/secrets", body={"value": creds}, bearer=access)
     steps.append(("put", status))
     return steps
 

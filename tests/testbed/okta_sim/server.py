@@ -95,6 +95,15 @@ def tokenize(text):
     return out
 
 
+# Operands bound at call time: parse_filter's loops keep reassigning pred.
+def _both(a, b):
+    return lambda e: a(e) and b(e)
+
+
+def _either(a, b):
+    return lambda e: a(e) or b(e)
+
+
 def parse_filter(text):
     """Filter text → predicate(event). Grammar: or-expr of and-expr of (expr) | attr op "value"."""
     toks = tokenize(text)
@@ -130,7 +139,7 @@ def parse_filter(text):
         while peek() == ("word", "and"):
             take()
             left, right = pred, primary()
-            pred = (lambda a, b: lambda e: a(e) and b(e))(left, right)
+            pred = _both(left, right)
         return pred
 
     def disjunction():
@@ -138,7 +147,7 @@ def parse_filter(text):
         while peek() == ("word", "or"):
             take()
             left, right = pred, conjunction()
-            pred = (lambda a, b: lambda e: a(e) or b(e))(left, right)
+            pred = _either(left, right)
         return pred
 
     pred = disjunction()
@@ -535,7 +544,7 @@ class Org(object):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     p.add_argument("--host", default="127.0.30.1")
     p.add_argument("--port", type=int, default=8443)
     p.add_argument("--config", required=True)

@@ -56,7 +56,7 @@ def up(hosts, state_dir=STATE_DIR, ca_dir=CA_DIR, python=sys.executable):
     fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
-    ca_pem, _ = pick_ca(ca_dir, state_dir)
+    ca_pem, _ca_key = pick_ca(ca_dir, state_dir)
     url = "https://%s:%d" % (HOST, PORT)
     argv = [python, os.path.join(HERE, "server.py"), "--host", HOST, "--port", str(PORT), "--config", config_path,
             "--state-dir", state_dir, "--ca-dir", ca_dir]
@@ -69,7 +69,7 @@ def down(state_dir=STATE_DIR):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     p.add_argument("action", choices=["up", "down"])
     p.add_argument("--hosts", nargs="*", default=[], help="name=SCIM base URL")
     p.add_argument("--state-dir", default=STATE_DIR)

@@ -129,7 +129,7 @@ class PingOne(object):
         auth = headers.get("Authorization") or ""
         if auth.startswith("Basic "):
             try:
-                cid, _, secret = base64.b64decode(auth[6:]).decode("utf-8").partition(":")
+                cid, _sep, secret = base64.b64decode(auth[6:]).decode("utf-8").partition(":")
                 cid, secret = urllib.parse.unquote(cid), urllib.parse.unquote(secret)
             except Exception:
                 raise oauth_error(401, "invalid_client", "Request denied: Invalid client credentials")
@@ -338,7 +338,7 @@ class PingOne(object):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     p.add_argument("--host", default="127.0.40.1")
     p.add_argument("--port", type=int, default=8443)
     p.add_argument("--config", required=True)

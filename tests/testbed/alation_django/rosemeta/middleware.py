@@ -40,7 +40,7 @@ class ScimBearerTokenMiddleware:
     def __call__(self, request):
         if request.path.startswith(SCIM_PREFIX):
             header = request.META.get("HTTP_AUTHORIZATION", "")
-            scheme, _, presented = header.partition(" ")
+            scheme, _sep, presented = header.partition(" ")
             if scheme.lower() != "bearer" or not presented.strip():
                 return _unauthorized("Authentication credentials were not provided.")
             current = ScimBearerToken.objects.order_by("-id").first()

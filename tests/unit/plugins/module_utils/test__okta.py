@@ -127,7 +127,10 @@ def test_client_assertion_claims_and_signature_input():
         return b"sig"
     jwt = _okta.build_client_assertion(CLIENT, "https://o/oauth2/v1/token", signer, key_id="k1", now=1000, jti="j")
     head, claims, sig = jwt.split(".")
-    pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
+
+    def pad(s):
+        return s + "=" * (-len(s) % 4)
+
     assert json.loads(base64.urlsafe_b64decode(pad(head))) == {"alg": "RS256", "typ": "JWT", "kid": "k1"}
     assert json.loads(base64.urlsafe_b64decode(pad(claims))) == {
         "iss": CLIENT, "sub": CLIENT, "aud": "https://o/oauth2/v1/token", "iat": 1000, "exp": 1300, "jti": "j"}
@@ -281,7 +284,7 @@ def test_events_before_since_do_not_count(world, org):
 def test_pagination_follows_next_until_empty(world, org):
     since = since_now()
     org.paste({"app_id": APP, "token": SCIM_TOKEN})
-    for _ in range(5):
+    for _cycle in range(5):
         org.provision(APP, {})
     calls = []
 

@@ -90,7 +90,7 @@ def test_describe_error_hints():
     body = {"id": "x", "code": "ACCESS_FAILED", "message": "no access", "details": []}
     text, code = _pingone.describe_error(403, body, "Reading", ENV, STORE)
     assert code == "ACCESS_FAILED" and "Environment Admin" in text and ENV in text
-    text, _ = _pingone.describe_error(404, {"code": "NOT_FOUND", "message": "m"}, "Reading", ENV, STORE)
+    text, _code = _pingone.describe_error(404, {"code": "NOT_FOUND", "message": "m"}, "Reading", ENV, STORE)
     assert STORE in text and "store_id" in text
     text, code = _pingone.describe_error(401, {"error": "invalid_client", "error_description": "d"}, "Tok", ENV)
     assert code == "invalid_client" and "token_auth_method" in text

@@ -36,7 +36,9 @@ FLEET = [
 ]
 
 
-def build(records=FLEET, **kw):
+def build(records=None, **kw):
+    if records is None:
+        records = FLEET
     records, warnings = _report.build_records(records, **kw)
     return records
 
