@@ -19,12 +19,9 @@ address() {
 }
 
 vendor_session() {  # host, python line: one SSH session, one Django shell launch
-    ssh -i "$state/ssh/deploy_ed25519" -o UserKnownHostsFile="$state/ssh/known_hosts" \
+    printf 'alation_django_shell\n%s\n' "$2" | ssh -i "$state/ssh/deploy_ed25519" -o UserKnownHostsFile="$state/ssh/known_hosts" \
         -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes -o ControlMaster=no \
-        -o ControlPath=none -p 2222 "deploy@$(address "$1")" 'sudo /etc/init.d/alation shell' <<END
-alation_django_shell
-$2
-END
+        -o ControlPath=none -p 2222 "deploy@$(address "$1")" 'sudo /etc/init.d/alation shell'
 }
 
 for host in "$@"; do
