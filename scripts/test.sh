@@ -49,7 +49,9 @@ run_ansible_test() {
 }
 
 # All default sanity tests, on every Python the newest ansible-core supports that is installed.
+# The shellcheck linter is installed first: without it ansible-test skips that test silently.
 stage_sanity() {
+  command -v shellcheck >/dev/null || apt-get install -y -q shellcheck >/dev/null || return 1
   run_ansible_test "$VENV" --junit
   local rc=${PIPESTATUS[0]}
   cp -f "$REPO_ROOT"/build/collections/ansible_collections/alation/scim/tests/output/junit/*.xml "$REPORT_DIR/" 2>/dev/null
@@ -82,14 +84,15 @@ stage_lint() {
 
 # The artifact users install: build it, install it, and check every module renders its docs.
 stage_build() {
-  local tmp rc=0 module
+  local tmp rc=0 module path
   tmp="$(mktemp -d)"
   "$VENV/bin/ansible-galaxy" collection build --force --output-path "$tmp" . || return 1
   "$VENV/bin/ansible-galaxy" collection install --force -p "$tmp/installed" "$tmp"/alation-scim-*.tar.gz || return 1
   if tar -tzf "$tmp"/alation-scim-*.tar.gz | grep -E '^(tests|scripts|\.ci|benchmarks)/'; then
     echo "FAILED: test or build files were packed into the artifact"; rc=1
   fi
-  for module in $(cd plugins/modules && ls ./*.py | sed 's|^\./||; s|\.py$||'); do
+  for path in plugins/modules/*.py; do
+    module="$(basename "$path" .py)"
     ANSIBLE_COLLECTIONS_PATH="$tmp/installed" "$VENV/bin/ansible-doc" "alation.scim.$module" >/dev/null ||
       { echo "FAILED: ansible-doc alation.scim.$module"; rc=1; }
   done

@@ -1,5 +1,7 @@
 # Shared by scripts/demo.sh and scripts/test.sh: one place that knows how this project is set up.
 # shellcheck shell=bash
+# The settings below are read by the scripts that source this file.
+# shellcheck disable=SC2034
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${ALATION_SCIM_VENV:-$REPO_ROOT/.venv}"
@@ -34,7 +36,7 @@ controller_python() {
 ensure_venv() {
   local stamp="$VENV/.requirements.sha"
   local want
-  want="$(cat "$REPO_ROOT/tests/requirements.txt" | sha256sum | cut -d' ' -f1)"
+  want="$(sha256sum < "$REPO_ROOT/tests/requirements.txt" | cut -d' ' -f1)"
   if [ ! -x "$VENV/bin/python" ]; then
     log "Creating the controller venv at $VENV"
     "$(controller_python)" -m venv "$VENV"
