@@ -51,7 +51,10 @@ run_ansible_test() {
 # All default sanity tests, on every Python the newest ansible-core supports that is installed.
 # The shellcheck linter is installed first: without it ansible-test skips that test silently.
 stage_sanity() {
-  command -v shellcheck >/dev/null || apt-get install -y -q shellcheck >/dev/null || return 1
+  if ! command -v shellcheck >/dev/null; then
+    apt-get install -y -q shellcheck >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null && apt-get install -y -q shellcheck >/dev/null; } || return 1
+  fi
   run_ansible_test "$VENV" --junit
   local rc=${PIPESTATUS[0]}
   cp -f "$REPO_ROOT"/build/collections/ansible_collections/alation/scim/tests/output/junit/*.xml "$REPORT_DIR/" 2>/dev/null
