@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, alation.scim maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fleet report rendering for alation.scim (private; used by the fleet_report module).
+"""Fleet report of alation.scim (private): the whole fleet_report task, for its module and its action plugin.
 
-Pure functions: records in, text out. The only I/O is write_if_changed(), which the
-module calls with the paths it was given.
+fleet_report() is the task; the action plugin runs it in the controller's process, the module
+(kept for direct use and for ansible-doc) in its own. The rest are pure functions, records in,
+text out; the only I/O is write_if_changed(), called with the paths the task was given.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -51,8 +52,30 @@ _XML_BAD_RE = re.compile(u'[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
 _CTRL_RE = re.compile(u'[\x00-\x08\x0b-\x1f\x7f]')
 
 
+# The options of fleet_report: one spec for the module and the action plugin.
+ARGUMENT_SPEC = dict(
+    records=dict(type='list', elements='dict', default=[]),
+    hosts_all=dict(type='list', elements='str', default=[]),
+    failures=dict(type='dict', default={}),
+    warning_days=dict(type='int', default=30),
+    critical_days=dict(type='int', default=7),
+    json_path=dict(type='path'),
+    markdown_path=dict(type='path'),
+    junit_path=dict(type='path'),
+    prometheus_path=dict(type='path'),
+)
+
+
 class ReportError(Exception):
     """A report could not be built or written; the message says what and how to fix it."""
+
+
+class FleetReportError(ReportError):
+    """fleet_report() failed; result holds the keys to return along with the message."""
+
+    def __init__(self, message, result):
+        super(FleetReportError, self).__init__(message)
+        self.result = result
 
 
 def _char_class(ch):
@@ -469,3 +492,54 @@ def write_if_changed(path, content, check_mode=False, mode=0o644):
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
     return True
+
+
+def fleet_report(params, check_mode, warn):
+    """The fleet_report task: params (validated against ARGUMENT_SPEC) in, task result out.
+
+    Each warning goes to warn(text); the result has no 'warnings' key. Raises FleetReportError
+    (message with the fix, result with the keys to fail with) on bad thresholds or an unwritable path.
+    """
+    warning_days, critical_days = params['warning_days'], params['critical_days']
+    records, warnings = build_records(params['records'], params['hosts_all'], params['failures'],
+                                      warning_days, critical_days)
+    # The default invocation echoes the raw records; show only what was kept of them.
+    invocation = dict(module_args=dict(
+        params, records=records,
+        failures=dict((r['host'], r['message']) for r in records if r['host'] in params['failures'])))
+    if critical_days > warning_days:
+        raise FleetReportError('critical_days (%d) is greater than warning_days (%d); set critical_days '
+                               'to at most warning_days.' % (critical_days, warning_days),
+                               dict(invocation=invocation))
+    for warning in warnings:
+        warn(warning)
+
+    table = render_markdown(records)
+    renderers = (
+        ('json_path', lambda: render_json(records, warning_days, critical_days)),
+        ('markdown_path', lambda: table),
+        ('junit_path', lambda: render_junit(records)),
+        ('prometheus_path', lambda: render_prometheus(records)),
+    )
+    files = {}
+    for option, render in renderers:
+        path = params[option]
+        if not path:
+            continue
+        try:
+            files[path] = write_if_changed(path, render(), check_mode=check_mode)
+        except ReportError as exc:
+            raise FleetReportError('Writing the %s report failed: %s' % (option[:-5], exc),
+                                   dict(files=files, invocation=invocation))
+
+    return dict(
+        changed=any(files.values()),
+        healthy=is_healthy(records),
+        verdict=verdict(records),
+        summary=summarize(records),
+        problems=problems(records),
+        table=table,
+        records=records,
+        files=files,
+        invocation=invocation,
+    )

@@ -16,20 +16,31 @@ description:
     plus the hosts that failed or were unreachable, into a JSON report, a Markdown table (fit for
     C($GITHUB_STEP_SUMMARY)), a JUnit XML file (one test case per host) and a Prometheus
     textfile-collector file.
-  - Meant to run once on the controller (C(run_once), C(delegate_to=localhost)) after the hosts
-    have been checked or rotated.
+  - Meant to run once (C(run_once)) after the hosts have been checked or rotated. It runs as an
+    action plugin in the controller's own process and writes the reports on the controller (see the
+    notes).
   - Only the known report keys are written; any other key a record carries is dropped, and text
     that looks like a credential is redacted, so no token can reach a report.
   - A file is rewritten (atomically) only when its content changes, so the module is idempotent.
 author:
   - alation.scim maintainers (@alation-scim)
 attributes:
+  action:
+    support: full
+    description: Runs as an action plugin in the controller's process, whatever the task's host.
+  async:
+    support: none
+    description: Not supported.
   check_mode:
     support: full
     description: Reports which files would change without writing them.
   diff_mode:
     support: none
     description: No diff is returned.
+  platform:
+    support: full
+    platforms: posix
+    description: Writes the reports on the controller.
 options:
   records:
     description:
@@ -82,6 +93,11 @@ options:
         exporter's C(--collector.textfile.directory)). Not written when omitted.
     type: path
 notes:
+  - The reports are always written on the controller, even when the task is not delegated to
+    C(localhost) or uses another connection; C(delegate_to=localhost) is still a good habit, so that
+    the task reads as what it does. They are written as the user running C(ansible-playbook)
+    (C(become) does not apply) and relative paths are relative to its working directory.
+  - A new report file gets mode C(0644); an existing one keeps its mode.
   - A host's status is the worse of the status in its record and the status its days remaining
     imply under O(warning_days) and O(critical_days).
   - The fleet is healthy when at least one host was reported and no host is C(critical),
@@ -152,70 +168,25 @@ files:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.alation.scim.plugins.module_utils import _report
 
 
 def main():
+    # Playbooks reach the action plugin of the same name (plugins/action/fleet_report.py), which runs
+    # the same _report.fleet_report() in the controller's process; this entry point serves direct use.
     module = AnsibleModule(
-        argument_spec=dict(
-            records=dict(type='list', elements='dict', default=[]),
-            hosts_all=dict(type='list', elements='str', default=[]),
-            failures=dict(type='dict', default={}),
-            warning_days=dict(type='int', default=30),
-            critical_days=dict(type='int', default=7),
-            json_path=dict(type='path'),
-            markdown_path=dict(type='path'),
-            junit_path=dict(type='path'),
-            prometheus_path=dict(type='path'),
-        ),
+        argument_spec=_report.ARGUMENT_SPEC,
         supports_check_mode=True,
         # Records are free-form dictionaries: keep them out of the controller's syslog, since a
         # careless play could pass a registered result that holds a token.
         no_log=True,
     )
-    params = module.params
-    warning_days, critical_days = params['warning_days'], params['critical_days']
-    records, warnings = _report.build_records(params['records'], params['hosts_all'],
-                                              params['failures'], warning_days, critical_days)
-    # The default invocation echoes the raw records; show only what was kept of them.
-    invocation = dict(module_args=dict(
-        params, records=records,
-        failures=dict((r['host'], r['message']) for r in records if r['host'] in params['failures'])))
-    if critical_days > warning_days:
-        module.fail_json(msg='critical_days (%d) is greater than warning_days (%d); set critical_days '
-                             'to at most warning_days.' % (critical_days, warning_days), invocation=invocation)
-    for warning in warnings:
-        module.warn(warning)
-
-    table = _report.render_markdown(records)
-    renderers = (
-        ('json_path', lambda: _report.render_json(records, warning_days, critical_days)),
-        ('markdown_path', lambda: table),
-        ('junit_path', lambda: _report.render_junit(records)),
-        ('prometheus_path', lambda: _report.render_prometheus(records)),
-    )
-    files = {}
-    for option, render in renderers:
-        path = params[option]
-        if not path:
-            continue
-        try:
-            files[path] = _report.write_if_changed(path, render(), check_mode=module.check_mode)
-        except _report.ReportError as exc:
-            module.fail_json(msg='Writing the %s report failed: %s' % (option[:-5], exc), files=files,
-                             invocation=invocation)
-
-    module.exit_json(
-        changed=any(files.values()),
-        healthy=_report.is_healthy(records),
-        verdict=_report.verdict(records),
-        summary=_report.summarize(records),
-        problems=_report.problems(records),
-        table=table,
-        records=records,
-        files=files,
-        invocation=invocation,
-    )
+    try:
+        result = _report.fleet_report(module.params, module.check_mode, module.warn)
+    except _report.FleetReportError as exc:
+        module.fail_json(msg=to_native(exc), **exc.result)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -292,3 +292,31 @@ def test_write_failure_says_what_and_how(tmp_path):
     with pytest.raises(_report.ReportError) as err:
         _report.write_if_changed(str(blocker / 'report.json'), u'x')
     assert 'Could not write the report' in str(err.value) and 'writable' in str(err.value)
+
+
+# ------------------------------------------------------------------ the task (module and action plugin)
+def task_params(**kw):
+    params = dict((name, spec.get('default')) for name, spec in _report.ARGUMENT_SPEC.items())
+    params.update(kw)
+    return params
+
+
+def test_fleet_report_sends_warnings_to_warn_and_returns_the_result_keys(tmp_path):
+    warned = []
+    result = _report.fleet_report(task_params(records=[{'status': 'ok'}] + FLEET, json_path=str(tmp_path / 'r.json')),
+                                  False, warned.append)
+    assert warned == ['records[0] has no host; it was ignored']
+    assert sorted(result) == ['changed', 'files', 'healthy', 'invocation', 'problems', 'records', 'summary',
+                              'table', 'verdict']
+    assert result['files'] == {str(tmp_path / 'r.json'): True} and result['changed'] is True
+    assert json.load(open(str(tmp_path / 'r.json')))['summary'] == result['summary']
+
+
+def test_fleet_report_error_carries_what_to_fail_with(tmp_path):
+    (tmp_path / 'blocker').write_text('x')
+    params = task_params(records=FLEET, json_path=str(tmp_path / 'blocker' / 'r.json'))
+    with pytest.raises(_report.FleetReportError) as caught:
+        _report.fleet_report(params, False, [].append)
+    assert str(caught.value).startswith('Writing the json report failed: Could not write the report ')
+    assert caught.value.result['files'] == {}
+    assert [r['host'] for r in caught.value.result['invocation']['module_args']['records']][:2] == ['alation1', 'alation2']

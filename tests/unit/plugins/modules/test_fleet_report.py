@@ -3,40 +3,9 @@
 import json
 import os
 import secrets
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
-from ansible_collections.alation.scim.plugins.module_utils import _report
-
-MODULE = 'ansible_collections.alation.scim.plugins.modules.fleet_report'
-# conftest.py put a collections root on sys.path; the module process needs the same one.
-COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(_report.__file__), *(['..'] * 5)))
-
-
-def run_module(tmp_path, check_mode=False, **args):
-    if check_mode:
-        args['_ansible_check_mode'] = True
-    args_file = tmp_path / ('args-%s.json' % secrets.token_hex(4))
-    args_file.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-    env = dict(os.environ, PYTHONPATH=COLLECTIONS_ROOT)
-    proc = subprocess.run([sys.executable, '-m', MODULE, str(args_file)], check=False, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, env=env, cwd=str(tmp_path))
-    assert proc.stdout.strip(), 'module printed nothing; stderr: %s' % proc.stderr[-2000:]
-    return json.loads(proc.stdout)
-
-
-def fact(host, **kw):
-    rec = dict(host=host, base_url='https://%s:8443' % host, idp='entra', token_present=True,
-               expires_at='2027-05-01T00:00:00Z', days_remaining=154, rotation_due=False, rotated=False,
-               pushed=False, verified=True, action='none', status='ok', message=None)
-    rec.update(kw)
-    return rec
-
-
-def paths(tmp_path):
-    return dict(json_path=str(tmp_path / 'r' / 'scim.json'), markdown_path=str(tmp_path / 'r' / 'scim.md'),
-                junit_path=str(tmp_path / 'r' / 'junit.xml'), prometheus_path=str(tmp_path / 'prom' / 'scim.prom'))
+from fleet_report_harness import fact, paths, run_module
 
 
 def test_writes_all_reports_then_is_idempotent(tmp_path):
