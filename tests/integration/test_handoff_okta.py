@@ -16,7 +16,6 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
-sys.path.insert(0, os.path.join(REPO, "tests", "testbed", "okta_sim"))
 
 import testbed_lib  # noqa: E402
 from okta_sim import launch as okta_launch  # noqa: E402

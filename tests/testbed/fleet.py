@@ -520,7 +520,7 @@ def start_entra(tb, hosts, python):
     pidfile = os.path.join(d, "server.pid")
     stamp = os.path.join(d, "running.hash")
     # The interpreter is not part of the stamp: restarting under a running session hurts more.
-    want = file_hash(ENTRA_SERVER, info["config"], crt)
+    want = file_hash(ENTRA_SERVER, os.path.join(HERE, "simbase.py"), info["config"], crt)
     pid = read_pid(pidfile)
     if pid and pid_alive(pid) and os.path.exists(stamp) and open(stamp).read().strip() == want \
             and port_open(ENTRA_ADDRESS, SCIM_PORT):

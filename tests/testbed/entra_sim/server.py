@@ -19,11 +19,10 @@ import argparse
 import base64
 import datetime
 import hashlib
-import http.server
 import json
+import os
 import re
 import secrets as _secrets
-import socket
 import ssl
 import sys
 import threading
@@ -32,6 +31,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import simbase  # noqa: E402
+from simbase import SimError, b64url_decode, iso, parse_json, utcnow  # noqa: E402
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -50,31 +53,8 @@ FAULT_MODES = ("none", "down", "slow", "throttle", "wrong_permissions",
 MAX_LOG = 2000
 
 
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def iso(ts=None):
-    return (ts or utcnow()).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def b64url_decode(text):
-    text += "=" * (-len(text) % 4)
-    return base64.urlsafe_b64decode(text.encode("ascii"))
-
-
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-class SimError(Exception):
-    """An HTTP error answer: status, JSON body, extra headers."""
-
-    def __init__(self, status, body, headers=None):
-        Exception.__init__(self, status)
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
 
 
 def graph_error(status, code, message, client_request_id=None, headers=None):
@@ -108,6 +88,7 @@ class Sim(object):
     def __init__(self, config_path, ca_path=None):
         self.config_path = config_path
         self.ca_path = ca_path
+        self.base_url = None  # https://host:port, set by main() once the server is bound
         self.lock = threading.RLock()
         self.reset()
 
@@ -653,78 +634,22 @@ class Sim(object):
             return job
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "EntraSim/1.0"
-    sim = None  # set by main()
-
-    def setup(self):
-        http.server.BaseHTTPRequestHandler.setup(self)
-        self.connection.settimeout(30)
-        self.connection.do_handshake()
-
-    def log_message(self, fmt, *args):
-        # Access log to stderr without query strings or bodies.
-        sys.stderr.write("%s %s\n" % (self.log_date_time_string(), fmt % args))
-
-    def send_json(self, status, body, headers=None):
-        data = b"" if body is None else json.dumps(body).encode()
-        self.send_response(status)
-        for k, v in (headers or {}).items():
-            self.send_header(k, str(v))
-        if body is not None:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("request-id", str(uuid.uuid4()))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def read_body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
-
-    def do_GET(self):
-        self.dispatch("GET")
-
-    def do_POST(self):
-        self.dispatch("POST")
-
-    def do_PUT(self):
-        self.dispatch("PUT")
-
-    def do_PATCH(self):
-        self.dispatch("PATCH")
-
-    def do_DELETE(self):
-        self.dispatch("DELETE")
-
-    def dispatch(self, method):
-        sim = self.sim
-        path = urllib.parse.urlsplit(self.path).path
-        raw = self.read_body()
+    # ---- dispatch (called by simbase.Handler) --------------------------------------------
+    def handle(self, method, path, query, headers, raw):
         if path.startswith("/_sim/"):
-            try:
-                status, body = self.admin(method, path, raw)
-            except SimError as e:
-                status, body = e.status, e.body
-            return self.send_json(status, body)
-        crid = self.headers.get("client-request-id")
-        fault = sim.take_fault(("down",))
-        if fault:
-            sim.log_request(method, path, "connection-closed", crid)
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
-        fault = sim.take_fault(("slow",))
+            status, body = self.admin(method, path, raw)
+            return status, body, {}
+        crid = headers.get("client-request-id")
+        if self.take_fault(("down",)):
+            self.log_request(method, path, "connection-closed", crid)
+            return None, None, None
+        fault = self.take_fault(("slow",))
         if fault:
             time.sleep(fault["delay"])
-        status, body, headers = 500, None, {}
+        status, body, extra = 500, None, {}
         try:
             if path.startswith("/v1.0/"):
-                fault = sim.take_fault(("throttle", "flapping"))
+                fault = self.take_fault(("throttle", "flapping"))
                 if fault and fault["mode"] == "throttle":
                     ra = fault.get("retry_after")
                     raise graph_error(429, "TooManyRequests", "Too many requests, please retry later.",
@@ -736,66 +661,55 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     body_json = json.loads(raw) if raw else None
                 except ValueError:
                     raise graph_error(400, "BadRequest", "Unable to read JSON request payload.", crid)
-                status, body = sim.graph(method, path, body_json, self.headers.get("Authorization"), crid)
+                status, body = self.graph(method, path, body_json, headers.get("Authorization"), crid)
             else:
                 m = re.match(r"^/([^/]+)/oauth2/v2\.0/token$", path)
                 if not (m and method == "POST"):
                     raise graph_error(404, "NotFound", "No such endpoint.", crid)
                 form = urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True)
-                base = "https://%s:%d" % self.server.server_address[:2]
-                status, body = 200, sim.issue_token(m.group(1), form, base)
-                headers = {"Cache-Control": "no-store, no-cache"}
+                status, body = 200, self.issue_token(m.group(1), form, self.base_url)
+                extra = {"Cache-Control": "no-store, no-cache"}
         except SimError as e:
-            status, body, headers = e.status, e.body, e.headers
+            status, body, extra = e.status, e.body, e.headers
         except Exception as e:  # a bug in the simulator: answer like Graph would, log it
             sys.stderr.write("simulator error: %r\n" % (e,))
             status, body = 500, graph_error(500, "InternalServerError", "simulator error").body
-        sim.log_request(method, path, status, crid)
-        self.send_json(status, body, headers)
+        self.log_request(method, path, status, crid)
+        return status, body, extra
 
     def admin(self, method, path, raw):
-        sim = self.sim
-        try:
-            data = json.loads(raw) if raw else {}
-        except ValueError:
-            raise SimError(400, {"error": "body is not JSON"})
+        data = parse_json(raw, SimError(400, {"error": "body is not JSON"}))
         if path == "/_sim/state" and method == "GET":
-            return 200, sim.state()
+            return 200, self.state()
         if path == "/_sim/faults" and method == "POST":
-            return 200, sim.set_fault(data)
+            return 200, self.set_fault(data)
         if path == "/_sim/reset" and method == "POST":
-            sim.reset()
+            self.reset()
             return 200, {"reset": True}
         if path == "/_sim/config" and method == "POST":
             for key in ("cycle_interval", "mask_base_address", "token_lifetime"):
                 if key in data:
-                    sim.settings[key] = data[key]
-            return 200, dict(sim.settings)
+                    self.settings[key] = data[key]
+            return 200, dict(self.settings)
         m = re.match(r"^/_sim/cycle/([^/]+)$", path)
         if m and method == "POST":
-            return 200, sim.run_cycle(m.group(1), "admin")
+            return 200, self.run_cycle(m.group(1), "admin")
         m = re.match(r"^/_sim/apps/([^/]+)/([^/]+)$", path)
         if m and method == "POST":
-            return 200, sim.set_app(m.group(1), m.group(2), data)
+            return 200, self.set_app(m.group(1), m.group(2), data)
         m = re.match(r"^/_sim/jobs/([^/]+)/([^/]+)$", path)
         if m and method == "POST":
-            return 200, sim.set_job(m.group(1), m.group(2), data)
+            return 200, self.set_job(m.group(1), m.group(2), data)
         raise SimError(404, {"error": "unknown admin path %s %s" % (method, path)})
 
 
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-    ssl_context = None
+class Handler(simbase.Handler):
+    """Graph's answers: its server name, charset in the content type, a request-id on each."""
+    server_version = "EntraSim/1.0"
+    content_type = "application/json; charset=utf-8"
 
-    def get_request(self):
-        # TLS handshake happens in the handler thread, so one stuck client cannot block accept().
-        sock, addr = self.socket.accept()
-        return self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
-
-    def handle_error(self, request, client_address):
-        sys.stderr.write("connection from %s failed: %r\n" % (client_address[0], sys.exc_info()[1]))
+    def extra_headers(self):
+        return {"request-id": str(uuid.uuid4())}
 
 
 def main(argv=None):
@@ -810,11 +724,9 @@ def main(argv=None):
     if not args.host.startswith("127."):
         p.error("the simulator listens on loopback (127.0.0.0/8) only")
     sim = Sim(args.config, args.ca)
-    Handler.sim = sim
-    httpd = Server((args.host, args.port), Handler)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(args.cert, args.key)
-    httpd.ssl_context = ctx
+    httpd = simbase.TLSServer((args.host, args.port), sim, args.cert, args.key, handler=Handler)
+    # the token endpoint's own URL, which client assertions must name as their audience
+    sim.base_url = "https://%s:%d" % httpd.server_address[:2]
     stop = threading.Event()
     threading.Thread(target=sim.scheduler, args=(stop,), daemon=True).start()
     sys.stderr.write("entra simulator listening on https://%s:%d\n" % (args.host, args.port))

@@ -28,9 +28,7 @@ POST /_sim/faults {mode: none|throttle|down, count, reset_in}, POST /_sim/config
 POST /_sim/reset.
 """
 
-import argparse
 import datetime
-import base64
 import hashlib
 import json
 import os
@@ -42,19 +40,13 @@ import time
 import urllib.parse
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from simbase import (  # noqa: E402
-    SimError, TLSServer, ensure_server_cert, iso, parse_iso, parse_json, pick_ca, scim_call, utcnow,
+    SimError, b64url_decode, iso, parse_iso, parse_json, scim_call, serve_main, utcnow,
 )
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEFAULT_RATE_LIMIT = 60  # requests per minute per endpoint family
-TESTBED_CA_DIR = "/var/lib/alation-scim-testbed/ca"
-
-
-def b64url_decode(text):
-    text += "=" * (-len(text) % 4)
-    return base64.urlsafe_b64decode(text.encode("ascii"))
 
 
 def fingerprint(token):
@@ -544,20 +536,7 @@ class Org(object):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    p.add_argument("--host", default="127.0.30.1")
-    p.add_argument("--port", type=int, default=8443)
-    p.add_argument("--config", required=True)
-    p.add_argument("--state-dir", required=True, help="where the server certificate is kept")
-    p.add_argument("--ca-dir", default=TESTBED_CA_DIR,
-                   help="CA (ca.pem + ca.key) that signs the server certificate and verifies SCIM endpoints; "
-                        "a throwaway CA in --state-dir is made when absent")
-    args = p.parse_args(argv)
-    ca_pem, ca_key = pick_ca(args.ca_dir, args.state_dir)
-    cert, key = ensure_server_cert(args.state_dir, args.host, ca_pem, ca_key, name="okta-sim")
-    server = TLSServer((args.host, args.port), Org(args.config, ca_pem), cert, key)
-    sys.stderr.write("okta simulator on https://%s:%d (CA %s)\n" % (args.host, args.port, ca_pem))
-    server.serve_forever()
+    serve_main(argv, __doc__.split("\n", maxsplit=1)[0], "127.0.30.1", "okta", Org)
 
 
 if __name__ == "__main__":

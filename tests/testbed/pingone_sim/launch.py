@@ -7,19 +7,16 @@ Environment Admin and one without. `up()` returns the settings tests and invento
     python3 launch.py down
 """
 
-import argparse
-import json
 import os
 import secrets
 import sys
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "okta_sim"))
-from simbase import ensure_process, load_or_create_settings, pick_ca, stop_process  # noqa: E402
+sys.path.insert(0, os.path.dirname(HERE))
+from simbase import TESTBED_CA_DIR as CA_DIR, launch, launch_main, load_or_create_settings, stop_process  # noqa: E402
 
 STATE_DIR = "/var/lib/alation-scim-testbed/pingone"
-CA_DIR = "/var/lib/alation-scim-testbed/ca"
 HOST, PORT = "127.0.40.1", 8443
 
 
@@ -51,16 +48,7 @@ def up(hosts, state_dir=STATE_DIR, ca_dir=CA_DIR, python=sys.executable):
         "stores": {store_id(h): {"environment": env, "name": "Alation (%s)" % h,
                                  "configuration": store_configuration(url)} for h, url in sorted(hosts.items())},
     }
-    config_path = os.path.join(state_dir, "config.json")
-    text = json.dumps(config, indent=1, sort_keys=True)
-    fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    ca_pem, _ca_key = pick_ca(ca_dir, state_dir)
-    url = "https://%s:%d" % (HOST, PORT)
-    argv = [python, os.path.join(HERE, "server.py"), "--host", HOST, "--port", str(PORT), "--config", config_path,
-            "--state-dir", state_dir, "--ca-dir", ca_dir]
-    pid = ensure_process(state_dir, argv, url, ca_pem, text)
+    url, ca_pem, pid = launch(os.path.join(HERE, "server.py"), HOST, PORT, state_dir, ca_dir, config, python)
     return dict(s, url=url, ca_path=ca_pem, pid=pid, stores={h: store_id(h) for h in hosts})
 
 
@@ -69,17 +57,7 @@ def down(state_dir=STATE_DIR):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    p.add_argument("action", choices=["up", "down"])
-    p.add_argument("--hosts", nargs="*", default=[], help="name=SCIM base URL")
-    p.add_argument("--state-dir", default=STATE_DIR)
-    p.add_argument("--ca-dir", default=CA_DIR)
-    a = p.parse_args(argv)
-    if a.action == "down":
-        down(a.state_dir)
-        return
-    settings = up(dict(h.split("=", 1) for h in a.hosts), a.state_dir, a.ca_dir)
-    print(json.dumps({k: v for k, v in settings.items() if "secret" not in k}, indent=1))
+    launch_main(argv, __doc__.split("\n", maxsplit=1)[0], up, down, STATE_DIR, "secret")
 
 
 if __name__ == "__main__":

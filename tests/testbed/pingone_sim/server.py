@@ -25,7 +25,6 @@ Admin API (no auth, loopback): GET /_sim/state (token fingerprints, never tokens
 /_sim/config {mask_secrets}, POST /_sim/workers/{clientID} {roles: [...]}, POST /_sim/reset.
 """
 
-import argparse
 import base64
 import copy
 import hashlib
@@ -39,13 +38,9 @@ import time
 import urllib.parse
 import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "okta_sim"))
-from simbase import (  # noqa: E402
-    SimError, TLSServer, ensure_server_cert, iso, parse_json, pick_ca, scim_call,
-)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from simbase import SimError, iso, parse_json, scim_call, serve_main  # noqa: E402
 
-TESTBED_CA_DIR = "/var/lib/alation-scim-testbed/ca"
 REQUIRED_SCIM_KEYS = ("SCIM_URL", "SCIM_VERSION", "AUTHENTICATION_METHOD", "AUTHORIZATION_TYPE",
                       "USERS_RESOURCE", "USER_FILTER", "UNIQUE_USER_IDENTIFIER")
 READ_ONLY = ("id", "environment", "createdAt", "updatedAt", "_links", "syncStatus")
@@ -338,20 +333,7 @@ class PingOne(object):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    p.add_argument("--host", default="127.0.40.1")
-    p.add_argument("--port", type=int, default=8443)
-    p.add_argument("--config", required=True)
-    p.add_argument("--state-dir", required=True, help="where the server certificate is kept")
-    p.add_argument("--ca-dir", default=TESTBED_CA_DIR,
-                   help="CA (ca.pem + ca.key) that signs the server certificate and verifies SCIM endpoints; "
-                        "a throwaway CA in --state-dir is made when absent")
-    args = p.parse_args(argv)
-    ca_pem, ca_key = pick_ca(args.ca_dir, args.state_dir)
-    cert, key = ensure_server_cert(args.state_dir, args.host, ca_pem, ca_key, name="pingone-sim")
-    server = TLSServer((args.host, args.port), PingOne(args.config, ca_pem), cert, key)
-    sys.stderr.write("pingone simulator on https://%s:%d (CA %s)\n" % (args.host, args.port, ca_pem))
-    server.serve_forever()
+    serve_main(argv, __doc__.split("\n", maxsplit=1)[0], "127.0.40.1", "pingone", PingOne)
 
 
 if __name__ == "__main__":

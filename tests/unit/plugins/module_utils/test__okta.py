@@ -15,15 +15,10 @@ from ansible_collections.alation.scim.plugins.module_utils import _okta
 from ansible_collections.alation.scim.plugins.module_utils._http import Response
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "tests", "testbed", "okta_sim"))
-from testkit import FakeScim, run_app  # noqa: E402
-import importlib.util  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
+from testkit import FakeScim, load_server, run_app  # noqa: E402
 
-# by path under a unique name: other simulators have a server.py too
-_spec = importlib.util.spec_from_file_location("okta_server", os.path.join(REPO, "tests", "testbed", "okta_sim",
-                                                                           "server.py"))
-okta_server = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(okta_server)
+okta_server = load_server("okta_sim")
 
 APP = "0oa1alationscim0001"
 API_TOKEN = "00okta-sim-ssws-" + "x" * 24

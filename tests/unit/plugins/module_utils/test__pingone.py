@@ -13,15 +13,10 @@ from ansible_collections.alation.scim.plugins.module_utils import _pingone
 from ansible_collections.alation.scim.plugins.module_utils._http import Response
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "tests", "testbed", "okta_sim"))
-sys.path.insert(0, os.path.join(REPO, "tests", "testbed", "pingone_sim"))
-from testkit import FakeScim, run_app  # noqa: E402
-import importlib.util  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
+from testkit import FakeScim, load_server, run_app  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("pingone_server", os.path.join(REPO, "tests", "testbed", "pingone_sim",
-                                                                              "server.py"))
-pingone_server = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(pingone_server)
+pingone_server = load_server("pingone_sim")
 
 ENV = "7b0b5a1e-0000-4000-8000-000000000001"
 OTHER_ENV = "7b0b5a1e-0000-4000-8000-000000000009"

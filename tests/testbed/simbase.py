@@ -1,8 +1,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the Okta and PingOne simulators share: an HTTPS JSON server on loopback, server
-certificates from the test bed CA (or a throwaway CA), and a SCIM client that calls the
-simulated Alation hosts the way an IdP's provisioning engine does (CA verified)."""
+"""What the IdP simulators (Entra, Okta, PingOne) share: an HTTPS JSON server on loopback,
+server certificates from the test bed CA (or a throwaway CA), a SCIM client that calls the
+simulated Alation hosts the way an IdP's provisioning engine does (CA verified), and the
+launcher / command line plumbing of the Okta and PingOne simulators."""
 
+import argparse
+import base64
 import datetime
 import hashlib
 import http.server
@@ -20,12 +23,20 @@ import urllib.parse
 import urllib.request
 
 
+TESTBED_CA_DIR = "/var/lib/alation-scim-testbed/ca"
+
+
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
 def iso(ts=None):
     return (ts or utcnow()).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def b64url_decode(text):
+    text += "=" * (-len(text) % 4)
+    return base64.urlsafe_b64decode(text.encode("ascii"))
 
 
 def parse_iso(text):
@@ -139,8 +150,14 @@ def pick_ca(testbed_ca_dir, state_dir):
 
 # ---------------------------------------------------------------- HTTP plumbing
 class Handler(http.server.BaseHTTPRequestHandler):
-    """Hands every request to server.app.handle(method, path, query, headers, raw)."""
+    """Hands every request to server.app.handle(method, path, query, headers, raw) ->
+    (status, JSON body, headers); status None drops the connection without an answer.
+    A simulator whose IdP answers differently subclasses it (content_type, extra_headers)."""
     protocol_version = "HTTP/1.1"
+    content_type = "application/json"
+
+    def extra_headers(self):
+        return {}
 
     def setup(self):
         http.server.BaseHTTPRequestHandler.setup(self)
@@ -171,8 +188,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, str(v))
         if body is not None:
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", self.content_type)
         self.send_header("Content-Length", str(len(data)))
+        for k, v in self.extra_headers().items():
+            self.send_header(k, str(v))
         self.end_headers()
         self.wfile.write(data)
 
@@ -184,10 +203,10 @@ class TLSServer(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address, app, cert, key):
+    def __init__(self, address, app, cert, key, handler=Handler):
         if not address[0].startswith("127."):
             raise ValueError("simulators listen on loopback (127.0.0.0/8) only")
-        http.server.ThreadingHTTPServer.__init__(self, address, Handler)
+        http.server.ThreadingHTTPServer.__init__(self, address, handler)
         self.app = app
         self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ssl_context.load_cert_chain(cert, key)
@@ -322,3 +341,52 @@ def load_or_create_settings(path, factory):
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=1, sort_keys=True)
         return data
+
+
+# ---------------------------------------------------------------- Okta / PingOne command lines
+def serve_main(argv, description, default_host, name, make_app):
+    """A simulator's `server.py` main: certificate from the CA, then serve make_app(config, ca_pem)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--host", default=default_host)
+    p.add_argument("--port", type=int, default=8443)
+    p.add_argument("--config", required=True)
+    p.add_argument("--state-dir", required=True, help="where the server certificate is kept")
+    p.add_argument("--ca-dir", default=TESTBED_CA_DIR,
+                   help="CA (ca.pem + ca.key) that signs the server certificate and verifies SCIM endpoints; "
+                        "a throwaway CA in --state-dir is made when absent")
+    args = p.parse_args(argv)
+    ca_pem, ca_key = pick_ca(args.ca_dir, args.state_dir)
+    cert, key = ensure_server_cert(args.state_dir, args.host, ca_pem, ca_key, name=name + "-sim")
+    server = TLSServer((args.host, args.port), make_app(args.config, ca_pem), cert, key)
+    sys.stderr.write("%s simulator on https://%s:%d (CA %s)\n" % (name, args.host, args.port, ca_pem))
+    server.serve_forever()
+
+
+def launch(server_py, host, port, state_dir, ca_dir, config, python):
+    """Write `config` (0600, it holds secrets) and run `server_py` on host:port unless the same
+    config already runs there. (url, CA path, pid)."""
+    config_path = os.path.join(state_dir, "config.json")
+    text = json.dumps(config, indent=1, sort_keys=True)
+    fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    ca_pem, _ca_key = pick_ca(ca_dir, state_dir)
+    url = "https://%s:%d" % (host, port)
+    argv = [python, server_py, "--host", host, "--port", str(port), "--config", config_path,
+            "--state-dir", state_dir, "--ca-dir", ca_dir]
+    return url, ca_pem, ensure_process(state_dir, argv, url, ca_pem, text)
+
+
+def launch_main(argv, description, up, down, state_dir, secret_word):
+    """`launch.py up|down`; up prints the settings without the keys containing `secret_word`."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("action", choices=["up", "down"])
+    p.add_argument("--hosts", nargs="*", default=[], help="name=SCIM base URL")
+    p.add_argument("--state-dir", default=state_dir)
+    p.add_argument("--ca-dir", default=TESTBED_CA_DIR)
+    a = p.parse_args(argv)
+    if a.action == "down":
+        down(a.state_dir)
+        return
+    settings = up(dict(h.split("=", 1) for h in a.hosts), a.state_dir, a.ca_dir)
+    print(json.dumps({k: v for k, v in settings.items() if secret_word not in k}, indent=1))

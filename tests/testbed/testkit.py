@@ -3,6 +3,7 @@
 a small SCIM endpoint that accepts only its current bearer token (as Alation does), and a
 way to run any simulator app in a thread over real HTTPS."""
 
+import importlib.util
 import json
 import os
 import socket
@@ -10,6 +11,17 @@ import threading
 import uuid
 
 from simbase import SimError, TLSServer, ensure_ca, ensure_server_cert, serve_in_thread
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load_server(sim):
+    """`<sim>/server.py` as module `<sim>_server`: loaded by path, since every simulator has a server.py."""
+    spec = importlib.util.spec_from_file_location(sim + "_server", os.path.join(HERE, sim, "server.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port(host):
