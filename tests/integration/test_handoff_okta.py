@@ -17,9 +17,9 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
 
-import testbed_lib  # noqa: E402
 from okta_sim import launch as okta_launch  # noqa: E402
 from okta_sim.client import OktaSim  # noqa: E402
+from testbed_fixtures import fp, fresh_simulator, launch_simulator  # noqa: E402
 
 PLAYBOOK = os.path.join(REPO, "playbooks", "rotate_scim.yml")
 SCHEDULED = os.path.join(REPO, "playbooks", "scheduled_rotation.yml")
@@ -37,28 +37,14 @@ CONFIRM = """
 VAULT_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-vault")
 
 
-class Secrets(dict):
-    """Simulator settings whose repr (shown in pytest tracebacks) names the keys only."""
-
-    def __repr__(self):
-        return "Secrets(%s)" % ", ".join(sorted(self))
-
-
-def fp(token):
-    return testbed_lib.fingerprint(token) if token else None
-
-
 @pytest.fixture(scope="module")
 def okta_settings(testbed):
-    return Secrets(okta_launch.up({h: testbed.scim_base_url(h) for h in testbed.hosts}))
+    return launch_simulator(okta_launch, testbed)
 
 
 @pytest.fixture
 def okta(okta_settings):
-    sim = OktaSim(okta_settings["url"], okta_settings["ca_path"])
-    sim.reset()
-    sim.fault("none")
-    return sim
+    return fresh_simulator(OktaSim(okta_settings["url"], okta_settings["ca_path"]))
 
 
 @pytest.fixture

@@ -17,34 +17,21 @@ sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
 import testbed_lib  # noqa: E402
 from pingone_sim import launch as pingone_launch  # noqa: E402
 from pingone_sim.client import PingOneSim  # noqa: E402
+from testbed_fixtures import fp, fresh_simulator, launch_simulator  # noqa: E402
 
 PLAYBOOK = os.path.join(REPO, "playbooks", "rotate_scim.yml")
 MARKER = "/var/lib/alation_scim/it-{{ inventory_hostname }}/pending_push.json"
 HOST = "alation2"
 
 
-class Secrets(dict):
-    """Simulator settings whose repr (shown in pytest tracebacks) names the keys only."""
-
-    def __repr__(self):
-        return "Secrets(%s)" % ", ".join(sorted(self))
-
-
-def fp(token):
-    return testbed_lib.fingerprint(token) if token else None
-
-
 @pytest.fixture(scope="module")
 def p1_settings(testbed):
-    return Secrets(pingone_launch.up({h: testbed.scim_base_url(h) for h in testbed.hosts}))
+    return launch_simulator(pingone_launch, testbed)
 
 
 @pytest.fixture
 def p1(p1_settings):
-    sim = PingOneSim(p1_settings["url"], p1_settings["ca_path"])
-    sim.reset()
-    sim.fault("none")
-    return sim
+    return fresh_simulator(PingOneSim(p1_settings["url"], p1_settings["ca_path"]))
 
 
 def run(run_playbook, s, check=False, leak_scanner=None, verbosity=0, **extra):

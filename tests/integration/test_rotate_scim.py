@@ -16,7 +16,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
 
 from entra_sim.client import EntraSim  # noqa: E402
-import testbed_lib  # noqa: E402
+from testbed_fixtures import fp, fresh_simulator, sp_of  # noqa: E402
 
 PLAYBOOK = os.path.join(REPO, "playbooks", "rotate_scim.yml")
 # The collection form, as users run it: resolves alation.scim.rotate_scim through the collection path.
@@ -31,19 +31,9 @@ WRITE_SUFFIXES = ("/pause", "/start", "/restart")
 def sim(testbed):
     if not testbed.entra:
         pytest.fail("the test bed has no Entra simulator (run `tests/testbed/testbed up` with Entra)")
-    client = EntraSim(testbed.entra["url"], testbed.ca_path)
-    client.fault("none")
-    client.reset()
+    client = fresh_simulator(EntraSim(testbed.entra["url"], testbed.ca_path))
     yield client
     client.fault("none")
-
-
-def sp_of(testbed, host):
-    return testbed.entra["hosts"][host]["service_principal_id"]
-
-
-def fp(token):
-    return testbed_lib.fingerprint(token) if token else None
 
 
 def host_state(testbed, hosts):

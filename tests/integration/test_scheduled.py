@@ -23,9 +23,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
 
 from entra_sim.client import EntraSim  # noqa: E402
-import testbed_lib  # noqa: E402
 import testbed_fixtures  # noqa: E402  (a module: pytest would collect a bare testbed_cli as a test)
-from testbed_fixtures import LeakScanner, cleanup_runner, make_runner  # noqa: E402
+from testbed_fixtures import LeakScanner, cleanup_runner, fp, fresh_simulator, make_runner, sp_of  # noqa: E402
 
 CHECK = os.path.join(REPO, "playbooks", "check_scim_expiry.yml")
 SCHEDULED = os.path.join(REPO, "playbooks", "scheduled_rotation.yml")
@@ -67,19 +66,9 @@ def fleet(testbed, tmp_path_factory):
 
 @pytest.fixture
 def sim(testbed, fleet):
-    client = EntraSim(testbed.entra["url"], testbed.ca_path)
-    client.fault("none")
-    client.reset()
+    client = fresh_simulator(EntraSim(testbed.entra["url"], testbed.ca_path))
     yield client
     client.fault("none")
-
-
-def sp_of(testbed, host):
-    return testbed.entra["hosts"][host]["service_principal_id"]
-
-
-def fp(token):
-    return testbed_lib.fingerprint(token) if token else None
 
 
 def run(fleet, playbook, report_dir=None, hosts="alation", check=False, scanner=None, **extra):

@@ -56,6 +56,14 @@ values themselves.
     s.scan_host_files(testbed)    + hosts' /tmp, chroot /tmp and alation's home, ~/.ansible dirs
     with s.sample_processes(): ...    # background thread reading /proc/*/cmdline+environ
     s.findings -> ['stdout: secret #1', ...];  s.assert_clean()
+
+IdP simulator helpers (plain functions, so each test module keeps its own fixtures):
+
+    fp(token)                          fingerprint, or None without a token (safe to print)
+    Secrets(dict)                      settings whose repr names the keys only (pytest tracebacks)
+    launch_simulator(launch, testbed)  Secrets of `<idp>_sim/launch.py` up() for every Alation host
+    fresh_simulator(client)            the admin client, without a fault and reset
+    sp_of(testbed, host)               the host's Entra service principal id
 """
 
 import contextlib
@@ -405,3 +413,32 @@ def make_runner(inventory):
 
 def cleanup_runner(workdir):
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- IdP simulators
+def fp(token):
+    """Fingerprint of a token (or None): what assertion messages may show."""
+    return testbed_lib.fingerprint(token) if token else None
+
+
+class Secrets(dict):
+    """Simulator settings whose repr (shown in pytest tracebacks) names the keys only."""
+
+    def __repr__(self):
+        return "Secrets(%s)" % ", ".join(sorted(self))
+
+
+def launch_simulator(launch, testbed):
+    """Start (or keep) a simulator with `launch.up()` for every Alation host of the test bed."""
+    return Secrets(launch.up({h: testbed.scim_base_url(h) for h in testbed.hosts}))
+
+
+def fresh_simulator(client):
+    """A simulator's admin client as each test starts from: no fault, state reset to its config."""
+    client.fault("none")
+    client.reset()
+    return client
+
+
+def sp_of(testbed, host):
+    return testbed.entra["hosts"][host]["service_principal_id"]
