@@ -48,8 +48,30 @@ options:
       - Command, on the Alation user's PATH inside the chroot, that starts Alation's Django shell.
     type: str
     default: alation_django_shell
+  expiry_record_path:
+    description:
+      - File on the host where the module records what this launch saw, the token's expiry and whether there
+        is one (never the token), readable by root only. Not written in check mode.
+      - M(alation.scim.entra_token_rotation) reads it before its one launch to decide whether to pause the
+        Entra ID provisioning job; without a record it pauses as a precaution.
+    type: path
 notes:
   - Runs on the Alation host and needs root there, so use C(become=true).
   - One Django shell launch per task. Needs Alation 2021.4 or later (the SCIM token functions do not exist before).
   - Works with Python 2.7 and 3.6+ on the host.
+'''
+
+    # The rotation decision (alation.scim.token_rotate and alation.scim.entra_token_rotation).
+    ROTATION = r'''
+options:
+  rotate_before_days:
+    description:
+      - Rotate when the token expires within this many days (or is missing).
+    type: int
+    default: 30
+  force:
+    description:
+      - Rotate whatever the expiry.
+    type: bool
+    default: false
 '''

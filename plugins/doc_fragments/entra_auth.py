@@ -66,11 +66,6 @@ options:
       - PEM bundle of certificate authorities to verify O(authority_url) and O(graph_url) with, instead of the
         system's.
     type: path
-  timeout:
-    description:
-      - Seconds to wait for each HTTP answer.
-    type: int
-    default: 30
   retry_budget:
     description:
       - Total seconds one call may spend waiting before retries. Throttling (HTTP 429, honouring
@@ -80,8 +75,34 @@ options:
     default: 120
 requirements:
   - The C(openssl) command on the controller, only with O(client_certificate_path).
+'''
+
+    # For the modules (not the entra_token_rotation action, whose `timeout` is the Django shell's).
+    MODULE = r'''
+options:
+  timeout:
+    description:
+      - Seconds to wait for each HTTP answer.
+    type: int
+    default: 30
 notes:
   - These modules talk to Microsoft Graph from where they run; use C(delegate_to=localhost) or
     C(connection=local).
   - Set defaults for every Entra module at once with C(module_defaults) and the group C(group/alation.scim.entra).
+'''
+
+    # The enterprise application and its provisioning job.
+    JOB = r'''
+options:
+  service_principal_id:
+    description:
+      - Object ID of the enterprise application's service principal (Enterprise applications > Properties >
+        Object ID), not the Application (client) ID.
+    type: str
+    required: true
+  job_id:
+    description:
+      - ID of the synchronization job (for example C(scim.0123...)). When not set, the service principal's only
+        job; the task fails and lists the jobs when there are several.
+    type: str
 '''

@@ -25,6 +25,8 @@ import signal
 import subprocess
 import time
 
+from ansible_collections.alation.scim.plugins.module_utils._token_state import expiry_record
+
 LOCK_PATH = '/var/lock/alation_scim_token.lock'
 OUTPUT_EXCERPT_LIMIT = 2000
 KILL_GRACE_SECONDS = 3.0
@@ -230,6 +232,7 @@ def host_argument_spec(**extra):
         init_script=dict(type='path', default='/etc/init.d/alation'),
         timeout=dict(type='int', default=120),
         django_shell_command=dict(type='str', default='alation_django_shell'),
+        expiry_record_path=dict(type='path', no_log=False),
     )
     spec.update(extra)
     return spec
@@ -637,3 +640,25 @@ def run_payload(options, mode, threshold_epoch, force=False, return_token=False,
 def fail_module(module, error):
     """fail_json with what happened and the fix (both built from redacted text only)."""
     module.fail_json(msg='%s Fix: %s' % (error.message, error.fix), fix=error.fix, error_kind=error.kind)
+
+
+def record_expiry(module, state, now):
+    """Write the expiry record (no token) when asked and not in check mode; a failure only warns,
+    since without a record a rotation run just pauses the IdP job when it may not need to."""
+    path = module.params.get('expiry_record_path')
+    if not path or module.check_mode:
+        return
+    tmp = '%s.%d.tmp' % (path, os.getpid())
+    try:
+        directory = os.path.dirname(path)
+        if directory and not os.path.isdir(directory):
+            os.makedirs(directory, 0o700)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(expiry_record(state, now) + '\n')
+        os.rename(tmp, path)
+    except (IOError, OSError) as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        module.warn('Could not write the expiry record %s (%s); the next rotation run will pause the IdP job '
+                    'as a precaution. Check that the directory is writable by root.' % (path, exc))

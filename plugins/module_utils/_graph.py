@@ -429,3 +429,117 @@ class GraphClient(object):
             if done(job) or self.clock() >= deadline:
                 return job
             self.sleep(min(interval, max(0.1, deadline - self.clock())))
+
+
+# ---- operations shared by the Entra modules and the entra_token_rotation action ---------
+def needs_job_action(state, summary):
+    """The Graph action (pause/start/restart) that `state` needs, or None when already there."""
+    if state == 'paused':
+        return None if 'Paused' in (summary['status_code'], summary['schedule_state']) else 'pause'
+    if state == 'started':
+        return None if summary['schedule_state'] == 'Active' and summary['status_code'] != 'Paused' else 'start'
+    if state == 'restarted':
+        return 'restart'
+    return None
+
+
+def set_job_state(module, client, result):
+    """entra_sync_job: bring the job to params['state'], optionally validating the saved credentials."""
+    p = module.params
+    sp_id = p['service_principal_id']
+    job = client.pick_job(sp_id, p['job_id'])
+    job_id = job['id']
+    action = needs_job_action(p['state'], job_summary(job))
+    if action:
+        result['changed'] = True
+        if module.check_mode:
+            result['msg'] = 'would %s job %s' % (action, job_id)
+        else:
+            if action == 'restart':
+                client.lift_quarantine(sp_id, job_id)
+            else:
+                client.job_action(sp_id, job_id, action)
+            job = client.get_job(sp_id, job_id)
+            result['msg'] = '%s job %s' % ({'pause': 'paused', 'start': 'started', 'restart': 'restarted'}[action],
+                                           job_id)
+    else:
+        result['msg'] = 'job %s is %s, nothing to change' % (job_id, job_summary(job)['status_code'])
+    if p['check_saved_credentials']:
+        ok, why = client.validate_credentials(sp_id, job_id)
+        result['saved_credentials_valid'] = ok
+        if not ok:
+            result['saved_credentials_error'] = why
+    result['job'] = job_summary(job)
+
+
+def push_credentials(module, client, result):
+    """entra_scim_credentials: save BaseAddress + SecretToken unless the saved ones validate.
+
+    `module` needs .params (that module's options), .check_mode and .warn(); the action
+    plugin entra_token_rotation passes a controller-side stand-in."""
+    p = module.params
+    sp_id, base = p['service_principal_id'], p['base_address']
+    job = client.pick_job(sp_id, p['job_id'])
+    job_id = job['id']
+    saved = client.get_secrets(sp_id)
+    saved_base = saved.get('BaseAddress')
+    base_readable = saved_base not in (None, '*')
+    done = []
+
+    up_to_date = False
+    if not p['force'] and 'SecretToken' in saved and not (base_readable and saved_base != base):
+        ok, why = client.validate_credentials(sp_id, job_id)
+        result['saved_credentials_valid'] = ok
+        if ok:
+            up_to_date = True
+            result['validated'] = True
+        else:
+            result['saved_credentials_error'] = why
+
+    if not up_to_date:
+        if p['validate_before_save']:
+            ok, why = client.validate_credentials(sp_id, job_id, [('BaseAddress', base),
+                                                                  ('SecretToken', p['secret_token'])])
+            if not ok:
+                raise EntraError(
+                    "Refusing to save credentials for %s, job %s: Entra validated them against Alation and the "
+                    "Alation SCIM endpoint %s refused them (%s). Nothing was saved. Check base_address and that "
+                    "secret_token is Alation's current token (rotating revokes the previous one)."
+                    % (client.sp_label(sp_id), job_id, base, why))
+            result['validated'] = True
+        result['changed'] = True
+        if module.check_mode:
+            done.append('would save BaseAddress and SecretToken')
+        else:
+            client.put_secrets(sp_id, [('BaseAddress', base), ('SecretToken', p['secret_token'])])
+            result['pushed'] = True
+            done.append('saved BaseAddress and SecretToken')
+    else:
+        done.append('saved credentials already valid')
+
+    if job_summary(job)['status_code'] == 'Quarantine':
+        if not p['lift_quarantine']:
+            module.warn('Synchronization job %s is in quarantine (%s) and lift_quarantine is false'
+                        % (job_id, job_summary(job)['quarantine_reason']))
+        elif module.check_mode:
+            result['changed'] = True
+            done.append('would lift the quarantine')
+        else:
+            client.lift_quarantine(sp_id, job_id)
+            result['changed'] = True
+            result['quarantine_lifted'] = True
+            done.append('lifted the quarantine')
+            if p['wait_healthy_timeout'] > 0:
+                job = client.wait_job(sp_id, job_id, lambda j: job_summary(j)['status_code'] != 'Quarantine',
+                                      p['wait_healthy_timeout'])
+                if job_summary(job)['status_code'] == 'Quarantine':
+                    result['job'] = job_summary(job)
+                    raise EntraError('Synchronization job %s of %s is still in quarantine (%s) %ss after the restart; '
+                                     'see Provisioning logs in the Entra admin center'
+                                     % (job_id, client.sp_label(sp_id), job_summary(job)['quarantine_reason'],
+                                        p['wait_healthy_timeout']))
+    if result['changed'] and not module.check_mode and not result['quarantine_lifted']:
+        job = client.get_job(sp_id, job_id)
+    result['job'] = job_summary(job)
+    result['msg'] = ', '.join(done) if result['changed'] else 'saved credentials already valid, nothing to change'
+    return result

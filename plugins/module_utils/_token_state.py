@@ -13,6 +13,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import datetime
+import json
 import math
 
 SECONDS_PER_DAY = 86400
@@ -55,3 +56,30 @@ def describe(state, now_epoch):
         'expired': expires is not None and float(expires) <= float(now_epoch),
         'rotation_due': bool(state.get('due')),
     }
+
+
+# The expiry record: what the host's last Django launch saw, kept on the host (no token in it) so
+# that a rotation run can tell before its one launch whether to pause the IdP's provisioning job.
+RECORD_VERSION = 1
+
+
+def expiry_record(state, now_epoch):
+    """Text of the expiry record for one payload state."""
+    present = bool(state.get('present'))
+    return json.dumps({'version': RECORD_VERSION, 'token_present': present,
+                       'expires_epoch': state.get('expires_epoch') if present else None,
+                       'recorded_epoch': int(now_epoch)}, sort_keys=True)
+
+
+def may_be_due(record_text, now_epoch, rotate_before_days):
+    """False only when the record proves a token that expires after the rotation threshold.
+
+    Missing, unreadable or foreign records count as due: the caller then prepares for a rotation
+    it may not need (pauses and resumes the job), never the other way round.
+    """
+    try:
+        record = json.loads(record_text or '')
+        expires = record['expires_epoch'] if record.get('version') == RECORD_VERSION else None
+        return expires is None or float(expires) <= threshold_epoch(now_epoch, rotate_before_days)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return True

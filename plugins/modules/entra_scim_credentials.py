@@ -23,6 +23,8 @@ author:
   - alation.scim maintainers (@alation-scim)
 extends_documentation_fragment:
   - alation.scim.entra_auth
+  - alation.scim.entra_auth.module
+  - alation.scim.entra_auth.job
 attributes:
   check_mode:
     support: full
@@ -31,17 +33,6 @@ attributes:
     support: none
     description: Secrets are not shown, so there is no diff.
 options:
-  service_principal_id:
-    description:
-      - Object ID of the enterprise application's service principal (Enterprise applications > Properties >
-        Object ID), not the Application (client) ID.
-    type: str
-    required: true
-  job_id:
-    description:
-      - ID of the synchronization job (for example C(scim.0123...)). When not set, the service principal's only job;
-        the module fails and lists the jobs when there are several.
-    type: str
   base_address:
     description:
       - Alation's SCIM endpoint, C(https://<alation>/scim/v2/), saved as C(BaseAddress).
@@ -177,76 +168,7 @@ msg:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.alation.scim.plugins.module_utils._graph import (
-    ENTRA_REQUIRED_TOGETHER, EntraError, GraphClient, entra_argument_spec, job_summary)
-
-
-def run(module, client, result):
-    p = module.params
-    sp_id, base = p['service_principal_id'], p['base_address']
-    job = client.pick_job(sp_id, p['job_id'])
-    job_id = job['id']
-    saved = client.get_secrets(sp_id)
-    saved_base = saved.get('BaseAddress')
-    base_readable = saved_base not in (None, '*')
-    done = []
-
-    up_to_date = False
-    if not p['force'] and 'SecretToken' in saved and not (base_readable and saved_base != base):
-        ok, why = client.validate_credentials(sp_id, job_id)
-        result['saved_credentials_valid'] = ok
-        if ok:
-            up_to_date = True
-            result['validated'] = True
-        else:
-            result['saved_credentials_error'] = why
-
-    if not up_to_date:
-        if p['validate_before_save']:
-            ok, why = client.validate_credentials(sp_id, job_id, [('BaseAddress', base),
-                                                                  ('SecretToken', p['secret_token'])])
-            if not ok:
-                raise EntraError(
-                    "Refusing to save credentials for %s, job %s: Entra validated them against Alation and the "
-                    "Alation SCIM endpoint %s refused them (%s). Nothing was saved. Check base_address and that "
-                    "secret_token is Alation's current token (rotating revokes the previous one)."
-                    % (client.sp_label(sp_id), job_id, base, why))
-            result['validated'] = True
-        result['changed'] = True
-        if module.check_mode:
-            done.append('would save BaseAddress and SecretToken')
-        else:
-            client.put_secrets(sp_id, [('BaseAddress', base), ('SecretToken', p['secret_token'])])
-            result['pushed'] = True
-            done.append('saved BaseAddress and SecretToken')
-    else:
-        done.append('saved credentials already valid')
-
-    if job_summary(job)['status_code'] == 'Quarantine':
-        if not p['lift_quarantine']:
-            module.warn('Synchronization job %s is in quarantine (%s) and lift_quarantine is false'
-                        % (job_id, job_summary(job)['quarantine_reason']))
-        elif module.check_mode:
-            result['changed'] = True
-            done.append('would lift the quarantine')
-        else:
-            client.lift_quarantine(sp_id, job_id)
-            result['changed'] = True
-            result['quarantine_lifted'] = True
-            done.append('lifted the quarantine')
-            if p['wait_healthy_timeout'] > 0:
-                job = client.wait_job(sp_id, job_id, lambda j: job_summary(j)['status_code'] != 'Quarantine',
-                                      p['wait_healthy_timeout'])
-                if job_summary(job)['status_code'] == 'Quarantine':
-                    result['job'] = job_summary(job)
-                    raise EntraError('Synchronization job %s of %s is still in quarantine (%s) %ss after the restart; '
-                                     'see Provisioning logs in the Entra admin center'
-                                     % (job_id, client.sp_label(sp_id), job_summary(job)['quarantine_reason'],
-                                        p['wait_healthy_timeout']))
-    if result['changed'] and not module.check_mode and not result['quarantine_lifted']:
-        job = client.get_job(sp_id, job_id)
-    result['job'] = job_summary(job)
-    result['msg'] = ', '.join(done) if result['changed'] else 'saved credentials already valid, nothing to change'
-    return result
+    ENTRA_REQUIRED_TOGETHER, EntraError, GraphClient, entra_argument_spec, push_credentials)
 
 
 def main():
@@ -266,7 +188,7 @@ def main():
     result = dict(changed=False, pushed=False, validated=False, saved_credentials_valid=None,
                   quarantine_lifted=False)
     try:
-        run(module, GraphClient(module), result)
+        push_credentials(module, GraphClient(module), result)
     except EntraError as e:
         module.fail_json(msg=e.message, **result)
     module.exit_json(**result)

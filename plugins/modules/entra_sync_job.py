@@ -20,6 +20,8 @@ author:
   - alation.scim maintainers (@alation-scim)
 extends_documentation_fragment:
   - alation.scim.entra_auth
+  - alation.scim.entra_auth.module
+  - alation.scim.entra_auth.job
 attributes:
   check_mode:
     support: full
@@ -28,17 +30,6 @@ attributes:
     support: none
     description: Secrets are not shown, so there is no diff.
 options:
-  service_principal_id:
-    description:
-      - Object ID of the enterprise application's service principal (Enterprise applications > Properties >
-        Object ID), not the Application (client) ID.
-    type: str
-    required: true
-  job_id:
-    description:
-      - ID of the synchronization job. When not set, the service principal's only job; the module fails and lists
-        the jobs when there are several.
-    type: str
   state:
     description:
       - V(present) only reads the job.
@@ -124,46 +115,7 @@ msg:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.alation.scim.plugins.module_utils._graph import (
-    ENTRA_REQUIRED_TOGETHER, EntraError, GraphClient, entra_argument_spec, job_summary)
-
-
-def needs_action(state, summary):
-    """The Graph action (pause/start/restart) that `state` needs, or None when already there."""
-    if state == 'paused':
-        return None if 'Paused' in (summary['status_code'], summary['schedule_state']) else 'pause'
-    if state == 'started':
-        return None if summary['schedule_state'] == 'Active' and summary['status_code'] != 'Paused' else 'start'
-    if state == 'restarted':
-        return 'restart'
-    return None
-
-
-def run(module, client, result):
-    p = module.params
-    sp_id = p['service_principal_id']
-    job = client.pick_job(sp_id, p['job_id'])
-    job_id = job['id']
-    action = needs_action(p['state'], job_summary(job))
-    if action:
-        result['changed'] = True
-        if module.check_mode:
-            result['msg'] = 'would %s job %s' % (action, job_id)
-        else:
-            if action == 'restart':
-                client.lift_quarantine(sp_id, job_id)
-            else:
-                client.job_action(sp_id, job_id, action)
-            job = client.get_job(sp_id, job_id)
-            result['msg'] = '%s job %s' % ({'pause': 'paused', 'start': 'started', 'restart': 'restarted'}[action],
-                                           job_id)
-    else:
-        result['msg'] = 'job %s is %s, nothing to change' % (job_id, job_summary(job)['status_code'])
-    if p['check_saved_credentials']:
-        ok, why = client.validate_credentials(sp_id, job_id)
-        result['saved_credentials_valid'] = ok
-        if not ok:
-            result['saved_credentials_error'] = why
-    result['job'] = job_summary(job)
+    ENTRA_REQUIRED_TOGETHER, EntraError, GraphClient, entra_argument_spec, set_job_state)
 
 
 def main():
@@ -178,7 +130,7 @@ def main():
                            required_together=ENTRA_REQUIRED_TOGETHER)
     result = dict(changed=False)
     try:
-        run(module, GraphClient(module), result)
+        set_job_state(module, GraphClient(module), result)
     except EntraError as e:
         module.fail_json(msg=e.message, **result)
     module.exit_json(**result)

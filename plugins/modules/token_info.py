@@ -89,7 +89,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.alation.scim.plugins.module_utils._alation_shell import (
-    AlationShellError, fail_module, host_argument_spec, run_payload)
+    AlationShellError, fail_module, host_argument_spec, record_expiry, run_payload)
 from ansible_collections.alation.scim.plugins.module_utils._token_state import describe, threshold_epoch
 
 
@@ -103,6 +103,7 @@ def main():
         result = run_payload(module.params, 'info', threshold_epoch(now, module.params['rotate_before_days']))
     except AlationShellError as error:
         fail_module(module, error)
+    record_expiry(module, result['before'], now)
     module.exit_json(changed=False, **describe(result['before'], now))
 
 

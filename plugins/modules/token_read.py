@@ -90,7 +90,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.alation.scim.plugins.module_utils._alation_shell import (
-    AlationShellError, fail_module, host_argument_spec, run_payload)
+    AlationShellError, fail_module, host_argument_spec, record_expiry, run_payload)
 from ansible_collections.alation.scim.plugins.module_utils._token_state import describe, threshold_epoch
 
 
@@ -105,6 +105,7 @@ def main():
                              return_token=True)
     except AlationShellError as error:
         fail_module(module, error)
+    record_expiry(module, result['before'], now)
     module.exit_json(changed=False, token=result.get('token'), **describe(result['before'], now))
 
 

@@ -23,6 +23,7 @@ author:
   - alation.scim maintainers (@alation-scim)
 extends_documentation_fragment:
   - alation.scim.alation_host
+  - alation.scim.alation_host.rotation
 attributes:
   check_mode:
     support: full
@@ -37,16 +38,6 @@ attributes:
     platforms: posix
     description: Runs on the Alation host (Linux).
 options:
-  rotate_before_days:
-    description:
-      - Rotate when the token expires within this many days (or is missing).
-    type: int
-    default: 30
-  force:
-    description:
-      - Rotate whatever the expiry.
-    type: bool
-    default: false
   return_token:
     description:
       - Return the token in RV(token) (the new one after a rotation, else the current one) and, after a rotation,
@@ -138,7 +129,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.alation.scim.plugins.module_utils._alation_shell import (
-    AlationShellError, fail_module, host_argument_spec, run_payload)
+    AlationShellError, fail_module, host_argument_spec, record_expiry, run_payload)
 from ansible_collections.alation.scim.plugins.module_utils._token_state import describe, threshold_epoch
 
 
@@ -163,6 +154,7 @@ def main():
     decision = result['decision']
     before = describe(result['before'], now)
     final = describe(result['after'], now) if result['rotated'] else before
+    record_expiry(module, result['after'] if result['rotated'] else result['before'], now)
     rotated = result['rotated'] or (module.check_mode and decision['rotate'])
     output = dict(final, changed=rotated, rotated=rotated, rotation_reason=decision['reason'],
                   previous_expires_at=before['expires_at'])

@@ -177,6 +177,67 @@ def test_rotates_due_hosts_pushes_verifies_and_leaks_nothing(testbed, sim, run_p
     assert sim_writes(sim, since) == []
 
 
+def writes_of(sim, sp, since):
+    return [p.rsplit("/", 1)[-1] for _m, p in sim_writes(sim, since) if sp in p]
+
+
+def test_one_launch_per_host_and_the_job_paused_only_where_a_rotation_is_due(testbed, sim, run_playbook):
+    """Issue #6: a rotation run launches Django exactly once per host; the expiry record written by
+    the previous launch tells which jobs to pause, so a host that is not due sees no Entra write."""
+    hosts = testbed.hosts
+    in_sync(run_playbook, testbed, sim, hosts)
+    due, fresh = hosts[0], hosts[1:]
+    testbed.expire_in(due, 3)
+    launches = {h: testbed.launches(h) for h in hosts}
+    since = time.time()
+    r = rotate(run_playbook)
+    assert r.rc == 0, "rotation run failed: %r" % r
+    assert {h: testbed.launches(h) - launches[h] for h in hosts} == {h: 1 for h in hosts}
+    assert writes_of(sim, sp_of(testbed, due), since) == ["pause", "secrets", "start"]
+    for h in fresh:
+        assert writes_of(sim, sp_of(testbed, h), since) == [], "%s is not due: nothing to pause or push" % h
+        assert r.stats[h]["changed"] == 0
+
+
+def test_a_record_that_is_behind_the_database_still_rotates_in_the_one_launch(testbed, sim, run_playbook):
+    """The token's expiry changed behind the collection's back (a restored database): the record says
+    not due, so no pause, but token_rotate decides in its launch and rotates; the push follows at once."""
+    host = testbed.hosts[0]
+    in_sync(run_playbook, testbed, sim, [host])
+    testbed.expire_in(host, 3, move_record=False)
+    old = testbed.current_token(host)
+    sp = sp_of(testbed, host)
+    since = time.time()
+    r = rotate(run_playbook, limit=host)
+    assert r.rc == 0, "rotation run failed: %r" % r
+    assert testbed.rotations(host) == 1
+    assert_pushed_and_working(testbed, sim, host, old)
+    assert writes_of(sim, sp, since) == ["secrets"], "not paused: the record said not due"
+    assert sim.job(sp)["status"]["code"] == "Active"
+    record = json.loads(testbed.ssh(host, "sudo cat /var/lib/alation_scim/it-%s/expiry.%s.json" % (host, host)).stdout)
+    assert abs(record["expires_epoch"] - testbed.expires_at(host).timestamp()) < 2, "the record follows the rotation"
+
+
+def test_without_a_record_the_job_is_paused_as_a_precaution_and_nothing_changes(testbed, sim, run_playbook):
+    host = testbed.hosts[2]
+    in_sync(run_playbook, testbed, sim, [host])
+    record = "/var/lib/alation_scim/it-%s/expiry.%s.json" % (host, host)
+    assert testbed.ssh(host, "sudo rm %s" % record).returncode == 0
+    sp = sp_of(testbed, host)
+    state = host_state(testbed, [host])
+    since = time.time()
+    r = rotate(run_playbook, limit=host)
+    assert r.rc == 0, "run failed: %r" % r
+    assert host_state(testbed, [host]) == state and r.stats[host]["changed"] == 0
+    assert writes_of(sim, sp, since) == ["pause", "start"]
+    assert sim.job(sp)["status"]["code"] == "Active" and sim.job(sp)["schedule"]["state"] == "Active"
+    assert testbed.ssh(host, "sudo test -s %s" % record).returncode == 0, "the launch wrote the record"
+    since = time.time()
+    r2 = rotate(run_playbook, limit=host)
+    assert r2.rc == 0 and r2.stats[host]["changed"] == 0
+    assert writes_of(sim, sp, since) == []
+
+
 def test_check_mode_changes_nothing(testbed, sim, run_playbook):
     hosts = testbed.hosts
     in_sync(run_playbook, testbed, sim, hosts)

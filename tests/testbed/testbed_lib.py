@@ -29,6 +29,7 @@ token only as sha256).
 """
 
 import datetime
+import glob
 import hashlib
 import http.client
 import json
@@ -42,6 +43,9 @@ import time
 
 STATE_DIR = os.environ.get("ALATION_SCIM_TESTBED_STATE", "/var/lib/alation-scim-testbed")
 ALATION_VERSION = "2023.3.2.1"
+# The collection's expiry record of a host (role default path; the test bed's hosts share /var/lib).
+EXPIRY_RECORDS = "/var/lib/alation_scim/expiry.%s.json"
+EXPIRY_RECORDS_NESTED = "/var/lib/alation_scim/*/expiry.%s.json"
 
 
 def _load_knob_defaults():
@@ -246,17 +250,39 @@ class Testbed:
         conn.close()
         return fingerprint(token)
 
-    def expire_in(self, host, days):
-        """Move the current token's expiry to now + days (float; negative = already expired)."""
+    def expire_in(self, host, days, move_record=True):
+        """Move the current token's expiry to now + days (float; negative = already expired).
+
+        This stands for time passing, so the collection's expiry record of the host (what its last
+        launch saw) moves along when there is one; move_record=False instead plays a token whose
+        expiry changed behind the collection's back (a restored database, a hand-made token)."""
+        expires = utcnow() + datetime.timedelta(days=days)
         conn = self._db(host)
         with conn:
-            cur = conn.execute(
-                "UPDATE %s SET expires_at = ?" % TOKEN_TABLE,
-                (db_datetime(utcnow() + datetime.timedelta(days=days)),),
-            )
+            cur = conn.execute("UPDATE %s SET expires_at = ?" % TOKEN_TABLE, (db_datetime(expires),))
             if cur.rowcount == 0:
                 raise ValueError("%s has no token: seed_token() first" % host)
         conn.close()
+        if move_record:
+            self._move_expiry_record(host, expires)
+
+    def expiry_records(self, host):
+        """The collection's expiry records of `host`: the role's default path, or in a directory of
+        its own (tests point alation_scim_pending_marker, and so the record, into one)."""
+        return sorted(set(glob.glob(EXPIRY_RECORDS % host) + glob.glob(EXPIRY_RECORDS_NESTED % host)))
+
+    def _move_expiry_record(self, host, expires):
+        for path in self.expiry_records(host):
+            try:
+                with open(path) as f:
+                    record = json.load(f)
+            except (OSError, ValueError):
+                continue
+            record["expires_epoch"] = expires.timestamp()
+            tmp = path + ".testbed"
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+                json.dump(record, f)
+            os.replace(tmp, path)
 
     def rotations(self, host):
         with self._db(host) as conn:

@@ -56,3 +56,19 @@ def test_describe_missing_token_is_not_expired_but_due():
 
 def test_describe_takes_due_from_payload():
     assert describe({'present': True, 'expires_epoch': NOW + 100 * DAY, 'due': False}, NOW)['rotation_due'] is False
+
+
+def test_expiry_record_round_trip_decides_like_the_payload():
+    from ansible_collections.alation.scim.plugins.module_utils._token_state import expiry_record, may_be_due
+    far = expiry_record({'present': True, 'expires_epoch': NOW + 40 * DAY}, NOW)
+    assert may_be_due(far, NOW, 30) is False
+    assert may_be_due(far, NOW, 40) is True          # at the threshold counts as due, as in the payload
+    assert may_be_due(far, NOW + 11 * DAY, 30) is True  # the record ages: due later without a new launch
+    assert may_be_due(expiry_record({'present': False, 'expires_epoch': None}, NOW), NOW, 30) is True
+
+
+@pytest.mark.parametrize('text', [None, '', 'garbage', '[]', '{"version": 2, "expires_epoch": 9999999999}',
+                                  '{"version": 1}', '{"version": 1, "expires_epoch": "soon"}'])
+def test_missing_or_foreign_records_count_as_due(text):
+    from ansible_collections.alation.scim.plugins.module_utils._token_state import may_be_due
+    assert may_be_due(text, NOW, 30) is True

@@ -2,9 +2,8 @@
 
 import pytest
 
-from ansible_collections.alation.scim.plugins.module_utils._graph import EntraError
-from ansible_collections.alation.scim.plugins.modules import entra_scim_credentials as creds_mod
-from ansible_collections.alation.scim.plugins.modules import entra_sync_job as job_mod
+from ansible_collections.alation.scim.plugins.module_utils._graph import (
+    EntraError, needs_job_action, push_credentials, set_job_state)
 
 SP, JOB = "sp-1", "scim.1"
 BASE = "https://127.0.10.1:8443/scim/v2/"
@@ -77,7 +76,7 @@ def push(client, **params):
     module = FakeModule(**params)
     result = {"changed": False, "pushed": False, "validated": False, "saved_credentials_valid": None,
               "quarantine_lifted": False}
-    creds_mod.run(module, client, result)
+    push_credentials(module, client, result)
     return result
 
 
@@ -143,7 +142,7 @@ def test_quarantine_left_alone_when_asked():
     c = FakeClient(saved={"BaseAddress": BASE, "SecretToken": "tok"}, code="Quarantine")
     module = FakeModule(lift_quarantine=False)
     result = {"changed": False}
-    creds_mod.run(module, c, result)
+    push_credentials(module, c, result)
     assert not result["changed"] and module.warnings and c.writes == []
 
 
@@ -168,18 +167,18 @@ def test_still_quarantined_after_wait_fails():
     ("present", "Paused", "Paused", None),
 ])
 def test_sync_job_needs_action(state, code, schedule, action):
-    assert job_mod.needs_action(state, {"status_code": code, "schedule_state": schedule}) == action
+    assert needs_job_action(state, {"status_code": code, "schedule_state": schedule}) == action
 
 
 def test_sync_job_idempotent_and_check_mode():
     c = FakeClient()
     result = {"changed": False}
-    job_mod.run(FakeModule(state="paused", check_mode=True), c, result)
+    set_job_state(FakeModule(state="paused", check_mode=True), c, result)
     assert result["changed"] and c.writes == []
     result = {"changed": False}
-    job_mod.run(FakeModule(state="paused", check_saved_credentials=True), c, result)
+    set_job_state(FakeModule(state="paused", check_saved_credentials=True), c, result)
     assert result["changed"] and c.writes == ["pause"] and result["job"]["status_code"] == "Paused"
     assert result["saved_credentials_valid"] is False
     result = {"changed": False}
-    job_mod.run(FakeModule(state="paused"), c, result)
+    set_job_state(FakeModule(state="paused"), c, result)
     assert not result["changed"] and c.writes == ["pause"]

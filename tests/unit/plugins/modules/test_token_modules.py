@@ -83,3 +83,42 @@ def test_errors_become_fail_json_with_fix(capsys, monkeypatch, module):
     assert out['failed'] is True
     assert out['msg'] == 'The Django shell did not finish. Fix: Raise timeout.'
     assert (out['fix'], out['error_kind']) == ('Raise timeout.', 'timeout')
+
+
+@pytest.mark.parametrize('module,payload,recorded', [
+    (token_info, {'ok': True, 'before': OLD}, OLD),
+    (token_read, {'ok': True, 'before': OLD, 'token': TOKEN}, OLD),
+    (token_rotate, {'ok': True, 'before': OLD, 'after': NEW, 'rotated': True, 'decision': {'rotate': True, 'reason': 'due'},
+                    'token': TOKEN, 'previous_token': PREVIOUS}, NEW),
+    (token_rotate, {'ok': True, 'before': NEW, 'rotated': False, 'decision': {'rotate': False, 'reason': 'not_due'}}, NEW),
+])
+def test_expiry_record_holds_the_state_after_the_launch_and_never_the_token(capsys, monkeypatch, tmp_path, module,
+                                                                              payload, recorded):
+    path = tmp_path / 'state' / 'expiry.json'
+    out, calls = run_module(module, {'expiry_record_path': str(path), 'return_token': True} if module is token_rotate
+                            else {'expiry_record_path': str(path)}, payload, capsys, monkeypatch)
+    text = path.read_text()
+    record = json.loads(text)
+    assert record['expires_epoch'] == recorded['expires_epoch'] and record['token_present'] is True
+    assert TOKEN not in text and PREVIOUS not in text
+    assert oct(path.stat().st_mode & 0o777) == '0o600' and oct(path.parent.stat().st_mode & 0o777) == '0o700'
+    assert [p.name for p in path.parent.iterdir()] == ['expiry.json']  # no temp file left
+
+
+def test_expiry_record_not_written_in_check_mode(capsys, monkeypatch, tmp_path):
+    path = tmp_path / 'expiry.json'
+    run_module(token_info, {'expiry_record_path': str(path), '_ansible_check_mode': True}, {'ok': True, 'before': OLD},
+               capsys, monkeypatch)
+    assert not path.exists()
+
+
+def test_expiry_record_failure_only_warns(capsys, monkeypatch, tmp_path):
+    from ansible.module_utils.basic import AnsibleModule
+    seen = []
+    monkeypatch.setattr(AnsibleModule, 'warn', lambda self, text: seen.append(text))
+    blocker = tmp_path / 'file'
+    blocker.write_text('')
+    out, calls = run_module(token_info, {'expiry_record_path': str(blocker / 'expiry.json')}, {'ok': True, 'before': OLD},
+                            capsys, monkeypatch)
+    assert out.get('failed') is not True and out['rotation_due'] is True
+    assert len(seen) == 1 and 'expiry record' in seen[0] and 'pause the IdP job' in seen[0], seen
