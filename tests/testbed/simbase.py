@@ -59,6 +59,79 @@ class SimError(Exception):
         self.headers = headers or {}
 
 
+def split_jwt(assertion):
+    """(signing input, header, claims, signature) of a compact JWS; ValueError (or another
+    exception) when it is not one. The caller answers in its IdP's words."""
+    head_b64, body_b64, sig_b64 = assertion.split(".")
+    header = json.loads(b64url_decode(head_b64))
+    claims = json.loads(b64url_decode(body_b64))
+    return (head_b64 + "." + body_b64).encode("ascii"), header, claims, b64url_decode(sig_b64)
+
+
+class SimApp(object):
+    """State of a simulator, guarded by one lock; reset() (re)reads the config file.
+    Faults here are the counted kind (`count` answers, None = until changed)."""
+    fault_modes = ("none", "throttle", "down")
+
+    def __init__(self, config_path, ca_path=None):
+        self.config_path = config_path
+        self.ca_path = ca_path  # verifies the SCIM endpoints the simulator calls
+        self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self):
+        raise NotImplementedError
+
+    def fault_options(self, spec):
+        """The simulator's own fault parameters taken from a POST /_sim/faults body."""
+        return {}
+
+    def set_fault(self, spec):
+        mode = spec.get("mode", "none")
+        if mode not in self.fault_modes:
+            raise SimError(400, {"error": "unknown fault mode %r" % mode})
+        with self.lock:
+            self.fault = dict(self.fault_options(spec), mode=mode, count=spec.get("count"))
+            return dict(self.fault)
+
+    def take_fault(self, mode):
+        """The fault's settings when `mode` is on (one of its `count` used up), else None."""
+        with self.lock:
+            f = self.fault
+            if f["mode"] != mode:
+                return None
+            if f.get("count") is not None:
+                if f["count"] <= 0:
+                    self.fault = {"mode": "none"}
+                    return None
+                f["count"] -= 1
+            return dict(f)
+
+
+class AdminClient(object):
+    """Admin API (/_sim/) of the Okta or PingOne simulator, for tests (CA verified)."""
+    name = "simulator"
+
+    def __init__(self, url, ca_path):
+        self.url = url
+        self.ca_path = ca_path
+
+    def _call(self, method, path, body=None, ok=(200,)):
+        status, data = admin_call(self.url, self.ca_path, method, path, body)
+        if status not in ok:
+            raise RuntimeError("%s %s %s -> %s %s" % (self.name, method, path, status, data))
+        return data
+
+    def state(self):
+        return self._call("GET", "/_sim/state")
+
+    def reset(self):
+        return self._call("POST", "/_sim/reset", {})
+
+    def fault(self, mode, **kw):
+        return self._call("POST", "/_sim/faults", dict(kw, mode=mode))
+
+
 def loopback_only(url):
     host = urllib.parse.urlsplit(url).hostname or ""
     try:

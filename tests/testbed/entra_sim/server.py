@@ -34,7 +34,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import simbase  # noqa: E402
-from simbase import SimError, b64url_decode, iso, parse_json, utcnow  # noqa: E402
+from simbase import SimError, iso, parse_json, split_jwt, utcnow  # noqa: E402
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -275,10 +275,7 @@ class Sim(object):
             return aad_error(401, "invalid_client", code, text)
 
         try:
-            head_b64, body_b64, sig_b64 = assertion.split(".")
-            header = json.loads(b64url_decode(head_b64))
-            claims = json.loads(b64url_decode(body_b64))
-            signature = b64url_decode(sig_b64)
+            signed, header, claims, signature = split_jwt(assertion)
         except Exception:
             raise aad_error(400, "invalid_request", 50027,
                             "JWT token is invalid or malformed.")
@@ -299,8 +296,7 @@ class Sim(object):
                       "Explorer or directly use MS Graph to see configured keys for app Id '%s'."
                       % (header.get("x5t#S256") or header.get("x5t"), client_id))
         try:
-            match[0].public_key().verify(signature, ("%s.%s" % (head_b64, body_b64)).encode("ascii"),
-                                         padding.PKCS1v15(), hashes.SHA256())
+            match[0].public_key().verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
             raise bad(700027, "Client assertion contains an invalid signature.")
         now = time.time()
@@ -632,7 +628,6 @@ class Sim(object):
                 job["status"]["code"] = code
                 job["schedule"]["state"] = {"Active": "Active", "Paused": "Paused"}.get(code, "Disabled")
             return job
-
 
     # ---- dispatch (called by simbase.Handler) --------------------------------------------
     def handle(self, method, path, query, headers, raw):

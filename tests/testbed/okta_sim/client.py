@@ -5,25 +5,11 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from simbase import admin_call  # noqa: E402
+from simbase import AdminClient, admin_call  # noqa: E402
 
 
-class OktaSim(object):
-    def __init__(self, url, ca_path):
-        self.url = url
-        self.ca_path = ca_path
-
-    def _call(self, method, path, body=None, ok=(200,)):
-        status, data = admin_call(self.url, self.ca_path, method, path, body)
-        if status not in ok:
-            raise RuntimeError("okta sim %s %s -> %s %s" % (method, path, status, data))
-        return data
-
-    def state(self):
-        return self._call("GET", "/_sim/state")
-
-    def reset(self):
-        return self._call("POST", "/_sim/reset", {})
+class OktaSim(AdminClient):
+    name = "okta sim"
 
     def paste(self, app_id, token, test=True):
         """The admin pastes the token (Test API Credentials first unless test=False). (status, body)."""
@@ -32,9 +18,6 @@ class OktaSim(object):
 
     def provision(self, app_id, user_name=None):
         return self._call("POST", "/_sim/provision/" + app_id, {"userName": user_name} if user_name else {})
-
-    def fault(self, mode, **kw):
-        return self._call("POST", "/_sim/faults", dict(kw, mode=mode))
 
     def token_fingerprint(self, app_id):
         return self.state()["apps"][app_id]["token_fingerprint"]

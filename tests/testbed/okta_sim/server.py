@@ -35,14 +35,13 @@ import os
 import re
 import secrets
 import sys
-import threading
 import time
 import urllib.parse
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from simbase import (  # noqa: E402
-    SimError, b64url_decode, iso, parse_iso, parse_json, scim_call, serve_main, utcnow,
+    SimApp, SimError, iso, parse_iso, parse_json, scim_call, serve_main, split_jwt, utcnow,
 )
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -176,13 +175,7 @@ def compare(path, op, value):
 
 
 # ---------------------------------------------------------------- the org
-class Org(object):
-    def __init__(self, config_path, ca_path=None):
-        self.config_path = config_path
-        self.ca_path = ca_path
-        self.lock = threading.RLock()
-        self.reset()
-
+class Org(SimApp):
     def reset(self):
         with self.lock:
             with open(self.config_path) as f:
@@ -202,25 +195,8 @@ class Org(object):
             self.requests = []
 
     # ---- faults and rate limits
-    def set_fault(self, spec):
-        mode = spec.get("mode", "none")
-        if mode not in ("none", "throttle", "down"):
-            raise SimError(400, {"error": "unknown fault mode %r" % mode})
-        with self.lock:
-            self.fault = {"mode": mode, "count": spec.get("count"), "reset_in": float(spec.get("reset_in", 2))}
-            return dict(self.fault)
-
-    def take_fault(self, mode):
-        with self.lock:
-            f = self.fault
-            if f["mode"] != mode:
-                return None
-            if f.get("count") is not None:
-                if f["count"] <= 0:
-                    self.fault = {"mode": "none"}
-                    return None
-                f["count"] -= 1
-            return dict(f)
+    def fault_options(self, spec):
+        return {"reset_in": float(spec.get("reset_in", 2))}
 
     def rate_headers(self, family):
         """Count one call; (headers, exceeded). One-minute windows per endpoint family."""
@@ -267,10 +243,7 @@ class Org(object):
                               "client credentials are invalid.")
         assertion = one("client_assertion")
         try:
-            head_b64, body_b64, sig_b64 = assertion.split(".")
-            header = json.loads(b64url_decode(head_b64))
-            claims = json.loads(b64url_decode(body_b64))
-            signature = b64url_decode(sig_b64)
+            signed, header, claims, signature = split_jwt(assertion)
         except Exception:
             raise oauth_error(400, "invalid_client", "The client_assertion token is malformed.")
         client_id = claims.get("iss")
@@ -291,7 +264,7 @@ class Org(object):
         from cryptography.hazmat.primitives.asymmetric import padding
         key = serialization.load_pem_public_key(app["public_key_pem"].encode("ascii"))
         try:
-            key.verify(signature, (head_b64 + "." + body_b64).encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+            key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
             raise oauth_error(401, "invalid_client", "The client_assertion signature is invalid.")
         with self.lock:

@@ -6,28 +6,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from simbase import admin_call  # noqa: E402
+from simbase import AdminClient  # noqa: E402
 
 
-class PingOneSim(object):
-    def __init__(self, url, ca_path):
-        self.url = url
-        self.ca_path = ca_path
-
-    def _call(self, method, path, body=None):
-        status, data = admin_call(self.url, self.ca_path, method, path, body)
-        if status != 200:
-            raise RuntimeError("pingone sim %s %s -> %s %s" % (method, path, status, data))
-        return data
-
-    def state(self):
-        return self._call("GET", "/_sim/state")
-
-    def reset(self):
-        return self._call("POST", "/_sim/reset", {})
-
-    def fault(self, mode, **kw):
-        return self._call("POST", "/_sim/faults", dict(kw, mode=mode))
+class PingOneSim(AdminClient):
+    name = "pingone sim"
 
     def store(self, store_id):
         return self.state()["stores"][store_id]

@@ -39,7 +39,7 @@ import urllib.parse
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from simbase import SimError, iso, parse_json, scim_call, serve_main  # noqa: E402
+from simbase import SimApp, SimError, iso, parse_json, scim_call, serve_main  # noqa: E402
 
 REQUIRED_SCIM_KEYS = ("SCIM_URL", "SCIM_VERSION", "AUTHENTICATION_METHOD", "AUTHORIZATION_TYPE",
                       "USERS_RESOURCE", "USER_FILTER", "UNIQUE_USER_IDENTIFIER")
@@ -61,13 +61,7 @@ def oauth_error(status, error, description):
     return SimError(status, {"error": error, "error_description": description})
 
 
-class PingOne(object):
-    def __init__(self, config_path, ca_path=None):
-        self.config_path = config_path
-        self.ca_path = ca_path
-        self.lock = threading.RLock()
-        self.reset()
-
+class PingOne(SimApp):
     def reset(self):
         with self.lock:
             with open(self.config_path) as f:
@@ -94,25 +88,8 @@ class PingOne(object):
             self.requests = []
 
     # ---- faults
-    def set_fault(self, spec):
-        mode = spec.get("mode", "none")
-        if mode not in ("none", "throttle", "down"):
-            raise SimError(400, {"error": "unknown fault mode %r" % mode})
-        with self.lock:
-            self.fault = {"mode": mode, "count": spec.get("count"), "retry_after": spec.get("retry_after")}
-            return dict(self.fault)
-
-    def take_fault(self, mode):
-        with self.lock:
-            f = self.fault
-            if f["mode"] != mode:
-                return None
-            if f.get("count") is not None:
-                if f["count"] <= 0:
-                    self.fault = {"mode": "none"}
-                    return None
-                f["count"] -= 1
-            return dict(f)
+    def fault_options(self, spec):
+        return {"retry_after": spec.get("retry_after")}
 
     # ---- auth
     def issue_token(self, env_id, headers, form):
