@@ -7,7 +7,8 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Connection and auth options of the Okta modules (plugins/module_utils/_okta.py).
+    # Connection and auth options of the Okta modules (plugins/module_utils/_okta.py); the HTTP ones are
+    # in alation.scim.idp_http.
     DOCUMENTATION = r'''
 options:
   org_url:
@@ -49,24 +50,4 @@ options:
     description:
       - OAuth token endpoint. Defaults to O(org_url) followed by C(/oauth2/v1/token) (the org authorization server).
     type: str
-  validate_certs:
-    description:
-      - Verify Okta's TLS certificate. Only turn off against a test double.
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - PEM CA bundle used to verify Okta's certificate, instead of the system's.
-    type: path
-  timeout:
-    description:
-      - Seconds to wait for each HTTP answer.
-    type: int
-    default: 30
-  max_wait:
-    description:
-      - Total seconds a call may spend waiting for Okta's rate limit to reset (C(X-Rate-Limit-Reset), 429 C(E0000047))
-        or between retries of 5xx answers, before it fails.
-    type: int
-    default: 120
 '''

@@ -7,7 +7,8 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Connection options of the PingOne modules (plugins/module_utils/_pingone.py).
+    # Connection options of the PingOne modules (plugins/module_utils/_pingone.py); the HTTP ones are
+    # in alation.scim.idp_http.
     DOCUMENTATION = r'''
 options:
   environment_id:
@@ -54,23 +55,4 @@ options:
     description:
       - Base URL of the authorization server (the token endpoint is C(<auth_url>/<envID>/as/token)); overrides O(region).
     type: str
-  validate_certs:
-    description:
-      - Verify PingOne's TLS certificate. Only turn off against a test double.
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - PEM CA bundle used to verify PingOne's certificate, instead of the system's.
-    type: path
-  timeout:
-    description:
-      - Seconds to wait for each HTTP answer.
-    type: int
-    default: 30
-  max_wait:
-    description:
-      - Total seconds a call may spend waiting between retries (429 with C(Retry-After), 5xx, unreachable) before it fails.
-    type: int
-    default: 120
 '''

@@ -36,8 +36,8 @@ from ansible_collections.alation.scim.plugins.module_utils._http import (
     RetryBudget,
     TransportError,
     backoff_delay,
-    send,
 )
+from ansible_collections.alation.scim.plugins.module_utils._idp import IdpError, IdpHttpClient, idp_http_argument_spec
 
 DEFAULT_SCOPES = ('okta.logs.read',)
 JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -81,14 +81,8 @@ _LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="?([^",;]+)"?')
 _ISO_RE = re.compile(r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$')
 
 
-class OktaError(Exception):
+class OktaError(IdpError):
     """A failed Okta call; the message says what was being done and what to do."""
-
-    def __init__(self, message, status=None, code=None):
-        super(OktaError, self).__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code
 
 
 # ------------------------------------------------------------------ pure helpers
@@ -287,19 +281,11 @@ class PrivateKeyJwtAuth(object):
         return 'Bearer ' + self._token
 
 
-class OktaClient(object):
-    def __init__(self, org_url, auth, validate_certs=True, ca_path=None, timeout=30, max_wait=120,
-                 retries=5, transport=send, clock=time.time, sleep=time.sleep):
+class OktaClient(IdpHttpClient):
+    def __init__(self, org_url, auth, **http_options):
+        super(OktaClient, self).__init__(**http_options)
         self.org_url = normalize_org_url(org_url)
         self.auth = auth
-        self.validate_certs = validate_certs
-        self.ca_path = ca_path
-        self.timeout = timeout
-        self.max_wait = max_wait
-        self.retries = retries
-        self.transport = transport
-        self.clock = clock
-        self.sleep = sleep
         self.rate_limit = {'limit': None, 'remaining': None, 'reset': None}
         self.waited = 0.0
 
@@ -344,8 +330,7 @@ class OktaClient(object):
             if auth:
                 hdrs['Authorization'] = self.auth.header(self)
             try:
-                resp = self.transport(method, url, headers=hdrs, data=data, validate_certs=self.validate_certs,
-                                      ca_path=self.ca_path, timeout=self.timeout)
+                resp = self.exchange(method, url, hdrs, data)
             except TransportError as e:
                 if e.tls or attempt >= self.retries:
                     fix = ('check ca_path (the CA that signed the Okta endpoint certificate)' if e.tls
@@ -407,9 +392,10 @@ class OktaClient(object):
 
 # ------------------------------------------------------------------ module glue
 def okta_argument_spec():
-    """Connection and auth options shared by Okta modules (doc fragment alation.scim.okta_auth)."""
+    """Connection and auth options shared by Okta modules (doc fragments alation.scim.okta_auth, idp_http)."""
     from ansible.module_utils.basic import env_fallback
-    return dict(
+    spec = idp_http_argument_spec()
+    spec.update(
         org_url=dict(type='str', required=True, fallback=(env_fallback, ['OKTA_ORG_URL'])),
         api_token=dict(type='str', no_log=True, fallback=(env_fallback, ['OKTA_API_TOKEN'])),
         client_id=dict(type='str', fallback=(env_fallback, ['OKTA_CLIENT_ID'])),
@@ -417,11 +403,8 @@ def okta_argument_spec():
         key_id=dict(type='str', no_log=False),
         scopes=dict(type='list', elements='str', default=list(DEFAULT_SCOPES)),
         token_url=dict(type='str', no_log=False),
-        validate_certs=dict(type='bool', default=True),
-        ca_path=dict(type='path'),
-        timeout=dict(type='int', default=30),
-        max_wait=dict(type='int', default=120),
     )
+    return spec
 
 
 def openssl_signer(module, key_path, openssl='openssl'):

@@ -21,7 +21,6 @@ import base64
 import copy
 import json
 import re
-import time
 
 from ansible.module_utils.six import string_types
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urlsplit
@@ -31,8 +30,8 @@ from ansible_collections.alation.scim.plugins.module_utils._http import (
     TransportError,
     backoff_delay,
     parse_retry_after,
-    send,
 )
+from ansible_collections.alation.scim.plugins.module_utils._idp import IdpError, IdpHttpClient, idp_http_argument_spec
 
 # Region code -> top-level domain of api.pingone.<tld> / auth.pingone.<tld>
 REGIONS = {'NA': 'com', 'EU': 'eu', 'AP': 'asia', 'CA': 'ca', 'AU': 'com.au'}
@@ -56,12 +55,8 @@ TOKEN_HINTS = {
 }
 
 
-class PingOneError(Exception):
-    def __init__(self, message, status=None, code=None):
-        super(PingOneError, self).__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code
+class PingOneError(IdpError):
+    """A failed PingOne call; the message says what was being done and what to do."""
 
 
 # ------------------------------------------------------------------ pure helpers
@@ -139,25 +134,16 @@ def describe_error(status, body, doing, env_id, store_id=None):
 
 
 # ------------------------------------------------------------------ the client
-class PingOneClient(object):
+class PingOneClient(IdpHttpClient):
     def __init__(self, environment_id, client_id, client_secret, region='NA', api_url=None, auth_url=None,
-                 auth_environment_id=None, token_auth_method='client_secret_basic', validate_certs=True,
-                 ca_path=None, timeout=30, max_wait=120, retries=5, transport=send, clock=time.time,
-                 sleep=time.sleep):
+                 auth_environment_id=None, token_auth_method='client_secret_basic', **http_options):
+        super(PingOneClient, self).__init__(**http_options)
         self.env_id = environment_id
         self.auth_env_id = auth_environment_id or environment_id
         self.client_id = client_id
         self.client_secret = client_secret
         self.api_url, self.auth_url = base_urls(region, api_url, auth_url)
         self.token_auth_method = token_auth_method
-        self.validate_certs = validate_certs
-        self.ca_path = ca_path
-        self.timeout = timeout
-        self.max_wait = max_wait
-        self.retries = retries
-        self.transport = transport
-        self.clock = clock
-        self.sleep = sleep
         self._token = None
         self._expires = 0
 
@@ -166,8 +152,7 @@ class PingOneClient(object):
         attempt = 0
         while True:
             try:
-                resp = self.transport(method, url, headers=headers, data=data, validate_certs=self.validate_certs,
-                                      ca_path=self.ca_path, timeout=self.timeout)
+                resp = self.exchange(method, url, headers, data)
             except TransportError as e:
                 if e.tls or attempt >= self.retries or not budget.wait(backoff_delay(attempt)):
                     fix = ('check ca_path (the CA that signed the PingOne endpoint certificate)' if e.tls
@@ -235,9 +220,10 @@ class PingOneClient(object):
 
 
 def pingone_argument_spec():
-    """Connection options of PingOne modules (doc fragment alation.scim.pingone_auth)."""
+    """Connection options of PingOne modules (doc fragments alation.scim.pingone_auth, idp_http)."""
     from ansible.module_utils.basic import env_fallback
-    return dict(
+    spec = idp_http_argument_spec()
+    spec.update(
         environment_id=dict(type='str', required=True, fallback=(env_fallback, ['PINGONE_ENVIRONMENT_ID'])),
         auth_environment_id=dict(type='str'),
         client_id=dict(type='str', required=True, fallback=(env_fallback, ['PINGONE_CLIENT_ID'])),
@@ -248,11 +234,8 @@ def pingone_argument_spec():
                     fallback=(env_fallback, ['PINGONE_REGION_CODE'])),
         api_url=dict(type='str'),
         auth_url=dict(type='str'),
-        validate_certs=dict(type='bool', default=True),
-        ca_path=dict(type='path'),
-        timeout=dict(type='int', default=30),
-        max_wait=dict(type='int', default=120),
     )
+    return spec
 
 
 def client_from_module(module):

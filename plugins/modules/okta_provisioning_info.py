@@ -23,6 +23,7 @@ author:
   - alation.scim maintainers (@alation-scim)
 extends_documentation_fragment:
   - alation.scim.okta_auth
+  - alation.scim.idp_http
 attributes:
   check_mode:
     support: full

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from ansible_collections.alation.scim.plugins.module_utils import _okta
-from ansible_collections.alation.scim.plugins.module_utils._http import Response
+from ansible_collections.alation.scim.plugins.module_utils._http import Response, send
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
@@ -285,7 +285,7 @@ def test_pagination_follows_next_until_empty(world, org):
 
     def counting(*a, **kw):
         calls.append(a[1])
-        return _okta.send(*a, **kw)
+        return send(*a, **kw)
     events = client(world, transport=counting).provisioning_events(APP, since, page_size=2)
     assert len(events) == 5 and all(e["result"] == "SUCCESS" for e in events)
     assert len(calls) == 4  # 2 + 2 + 1 events, then the empty page that ends the poll
