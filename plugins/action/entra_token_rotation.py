@@ -39,8 +39,10 @@ ROTATION_KEYS = ('expires_at', 'days_remaining', 'expired', 'token_present', 'ro
                  'previous_expires_at')
 STEP_NAMES = {
     'settings': 'Check the settings',
+    'entra': 'Read the Entra ID provisioning job (settings and permissions)',
     'host_state': 'Read the expiry record and pause note on the host',
     'pause': 'Pause the Entra ID provisioning job before the rotation',
+    'launch': 'Rotate the SCIM token if it is due, and read the current token (one launch)',
     'rotate': 'Rotate the SCIM token if it is due, and read the current token (one launch)',
     'push': 'Push the SCIM token to the Entra ID provisioning app',
     'start': 'Start the Entra ID provisioning job again',
@@ -117,12 +119,15 @@ class ActionModule(ActionBase):
     def _cycle(self):
         p = self.p
         sp_id = p['service_principal_id']
+        # Reading the job first proves the Entra settings and permissions before anything changes,
+        # whatever the expiry record says.
+        job = self._step('entra', self.client.pick_job, sp_id, p['job_id'])
         record, note_found = self._step('host_state', self._read_host_state)
         self.note_found = note_found
         self.paused_by_us = False
         may_rotate = p['force'] or may_be_due(record, time.time(), p['rotate_before_days'])
         if p['pause_job'] and may_rotate and not self.check_mode:
-            self._step('pause', self._pause)
+            self._step('pause', self._pause, job)
 
         secret = self._step('rotate', self._rotate)
         self.out['due'] = bool(secret.get('rotated'))
@@ -179,8 +184,10 @@ class ActionModule(ActionBase):
                                    task_vars=self.task_vars)
         if res.get('failed') or res.get('unreachable') or 'token' not in res:
             msg = res.get('msg') or 'no result'
+            # 'launch': the module knows nothing changed on the host; 'rotate': it may have rotated.
+            stage = 'launch' if res.get('nothing_changed') else 'rotate'
             res.clear()
-            raise StepFailed('rotate', msg)
+            raise StepFailed(stage, msg)
         return res
 
     def _write_note(self):
@@ -198,8 +205,7 @@ class ActionModule(ActionBase):
         merged.update(extra)
         return ControllerModule(merged, check_mode=self.check_mode, warnings=self.warnings)
 
-    def _pause(self):
-        job = self.client.pick_job(self.p['service_principal_id'], self.p['job_id'])
+    def _pause(self, job):
         if needs_job_action('paused', job_summary(job)) is None:
             return  # paused by someone else: it stays as they left it
         # Note first: a run that dies right after the pause leaves the note for the re-run.
@@ -303,7 +309,7 @@ class ActionModule(ActionBase):
 
     def _failed(self, step, error):
         """Fail with what was done so far; start the job again only when nothing was rotated."""
-        if step not in ('settings', 'host_state') and not self.out['rotated'] and getattr(self, 'paused_by_us', False):
+        if not self.out['rotated'] and getattr(self, 'paused_by_us', False):
             try:
                 self._start()
             except (StepFailed, EntraError, _http.TransportError) as e:

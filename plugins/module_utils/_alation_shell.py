@@ -213,14 +213,20 @@ _emit(_run(_P), _P['nonce'])
 '''
 
 
+# Failures after which the token may have been rotated: the shell was cut off, or died, or raised
+# while handling it (the payload then says which). Every other kind happens before any change.
+MAYBE_CHANGED_KINDS = ('timeout', 'no_result', 'exception', 'bad_expiry')
+
+
 class AlationShellError(Exception):
     """Every failure to reach or use the Django shell: what happened + the fix."""
 
-    def __init__(self, kind, message, fix):
+    def __init__(self, kind, message, fix, nothing_changed=None):
         super(AlationShellError, self).__init__(message)
         self.kind = kind
         self.message = message
         self.fix = fix
+        self.nothing_changed = kind not in MAYBE_CHANGED_KINDS if nothing_changed is None else nothing_changed
 
 
 def host_argument_spec(**extra):
@@ -601,9 +607,11 @@ def payload_error(options, result):
                                  'Upgrade Alation to 2021.4 or later: SCIM token authentication needs 2021.4+.')
     if kind == 'bad_expiry':
         return AlationShellError('bad_expiry', 'Alation returned a token expiry this module cannot read (%s).%s' % (detail, rotated),
-                                 'Report the value type shown here; meanwhile check the expiry by hand in the Django shell.')
+                                 'Report the value type shown here; meanwhile check the expiry by hand in the Django shell.',
+                                 nothing_changed=not result.get('rotated'))
     return AlationShellError('exception', 'Alation\'s Django shell raised %s while handling the SCIM token.%s' % (detail, rotated),
-                             'Fix the cause inside Alation (database, configuration) shown in the message, then run again.')
+                             'Fix the cause inside Alation (database, configuration) shown in the message, then run again.',
+                             nothing_changed=not result.get('rotated'))
 
 
 def run_payload(options, mode, threshold_epoch, force=False, return_token=False, allow_write=False):
@@ -639,7 +647,8 @@ def run_payload(options, mode, threshold_epoch, force=False, return_token=False,
 
 def fail_module(module, error):
     """fail_json with what happened and the fix (both built from redacted text only)."""
-    module.fail_json(msg='%s Fix: %s' % (error.message, error.fix), fix=error.fix, error_kind=error.kind)
+    module.fail_json(msg='%s Fix: %s' % (error.message, error.fix), fix=error.fix, error_kind=error.kind,
+                     nothing_changed=error.nothing_changed)
 
 
 def record_expiry(module, state, now):

@@ -15,6 +15,7 @@ version_added: 0.1.0
 description:
   - One task per Alation host for the whole rotation with Microsoft Entra ID, so that provisioning is broken for as
     short a time as possible (rotating revokes the old token at once).
+  - Reads the provisioning job first, so that wrong Entra settings or permissions fail before anything changes.
   - Reads the host's expiry record (O(expiry_record_path), written by every launch of the host modules) and, when a
     rotation may be due (or there is no record), pauses the Entra ID provisioning job, leaving a note on the host
     (O(pause_note_path)) so that a run that dies cannot leave the job paused for good.
@@ -220,7 +221,7 @@ verified:
   returned: always
   type: bool
 timings:
-  description: Seconds spent in each step (host_state, pause, rotate, push, start, verify).
+  description: Seconds spent in each step (entra, host_state, pause, rotate, push, start, verify).
   returned: always
   type: dict
 failed_step:
@@ -228,7 +229,10 @@ failed_step:
   returned: on failure
   type: str
 failed_stage:
-  description: The step that failed, one of C(settings), C(host_state), C(pause), C(rotate), C(push), C(start), C(verify).
+  description: >-
+    The step that failed, one of C(settings), C(entra) (reading the job: credentials, permissions, IDs),
+    C(host_state), C(pause), C(launch) (the host module failed and changed nothing), C(rotate) (it failed
+    and may have rotated), C(push), C(start), C(verify).
   returned: on failure
   type: str
 error:

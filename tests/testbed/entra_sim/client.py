@@ -26,7 +26,8 @@ class EntraSim(object):
 
     def fault(self, mode, **kw):
         """mode: none|down|slow|throttle|wrong_permissions|replication_delay|flapping;
-        kw: count (None = until changed), delay (slow), retry_after (throttle), status (403|404|409)."""
+        kw: count (None = until changed), skip (let that many requests through first), delay (slow),
+        retry_after (throttle), status (403|404|409)."""
         kw["mode"] = mode
         return self._call("POST", "/_sim/faults", kw)
 

@@ -186,7 +186,7 @@ class Sim(object):
             raise SimError(400, {"error": "unknown fault mode %r, one of %s" % (mode, FAULT_MODES)})
         fault = {"mode": mode, "remaining": spec.get("count"), "delay": float(spec.get("delay", 2)),
                  "retry_after": spec.get("retry_after"), "status": int(spec.get("status", 403)),
-                 "seen": 0}
+                 "skip": int(spec.get("skip", 0)), "seen": 0}
         with self.lock:
             self.fault = fault
         return self.public_fault()
@@ -199,6 +199,9 @@ class Sim(object):
         with self.lock:
             f = self.fault
             if f["mode"] not in kinds:
+                return None
+            if f.get("skip"):  # the first `skip` requests it would hit go through
+                f["skip"] -= 1
                 return None
             f["seen"] += 1
             if f["mode"] == "flapping" and f["seen"] % 2 == 0:

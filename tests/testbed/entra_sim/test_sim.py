@@ -331,6 +331,11 @@ def test_faults(sim):
     log = sim.state()["requests"]
     assert {"method", "path", "status", "time"} <= set(log[-1]) and "body" not in log[-1]
     assert [r["status"] for r in log[-3:]] == [200, "connection-closed", 200]
+    sim.fault("down", skip=2)  # the first two requests go through, then the simulator is down
+    assert [call(sim, "GET", SYNC + "/jobs", token=tok)[0] for _i in range(2)] == [200, 200]
+    with pytest.raises((urllib.error.URLError, http.client.HTTPException, ConnectionError)):
+        call(sim, "GET", SYNC + "/jobs", token=tok)
+    sim.fault("none")
 
 
 def test_missing_permission_answers_401(sim):

@@ -137,7 +137,7 @@ def test_due_host_is_paused_rotated_pushed_started_and_verified():
     assert args['return_token'] is True and args['expiry_record_path'] == ARGS['expiry_record_path']
     assert 'client_secret' not in args and 'service_principal_id' not in args
     assert action._play_context.no_log is True
-    assert set(result['timings']) == {'host_state', 'pause', 'rotate', 'push', 'start', 'verify'}
+    assert set(result['timings']) == {'entra', 'host_state', 'pause', 'rotate', 'push', 'start', 'verify'}
 
 
 def test_host_not_due_by_its_record_sees_no_entra_write():
@@ -168,6 +168,23 @@ def test_rotation_failure_starts_the_job_it_paused_and_says_what_failed():
     assert result['failed'] and result['failed_stage'] == 'rotate' and result['rotated'] is False
     assert result['msg'].startswith('Rotate the SCIM token if it is due') and 'did not finish' in result['msg']
     assert graph.writes == ['pause', 'start'] and not HOST['note']
+
+
+def test_a_failure_that_changed_nothing_on_the_host_is_told_apart():
+    graph = FakeGraph()
+    action = make(graph, DUE_RECORD, {'failed': True, 'nothing_changed': True, 'error_kind': 'functions_missing',
+                                      'msg': 'This Alation has no SCIM token functions. Nothing was changed.'})
+    result = run(action, graph)
+    assert result['failed_stage'] == 'launch' and graph.writes == ['pause', 'start']
+
+
+def test_wrong_entra_settings_fail_before_the_host_is_touched():
+    graph = FakeGraph()
+    graph.pick_job = mock.MagicMock(side_effect=EntraError('Could not read the synchronization jobs: HTTP 403'))
+    action = make(graph, FAR_RECORD, kept_result())
+    result = run(action, graph)
+    assert result['failed_stage'] == 'entra' and 'HTTP 403' in result['msg']
+    assert action._execute_module.call_count == 0 and HOST['commands'] == []
 
 
 def test_push_failure_after_the_rotation_keeps_the_job_paused_and_the_note_for_the_rerun():

@@ -123,7 +123,20 @@ def test_fail_module_carries_message_and_fix():
     with pytest.raises(SystemExit):
         shell.fail_module(module, shell.AlationShellError('not_root', 'needs root.', 'Use become: true.'))
     assert module.failed == {'msg': 'needs root. Fix: Use become: true.', 'fix': 'Use become: true.',
-                             'error_kind': 'not_root'}
+                             'error_kind': 'not_root', 'nothing_changed': True}
+
+
+@pytest.mark.parametrize('kind,rotated,unchanged', [
+    ('timeout', None, False), ('no_result', None, False), ('su_failed', None, True), ('lock_timeout', None, True),
+    ('exception', False, True), ('exception', True, False), ('functions_missing', False, True)])
+def test_errors_say_whether_the_token_may_have_changed(kind, rotated, unchanged):
+    if rotated is None:
+        error = shell.AlationShellError(kind, 'm', 'f')
+    else:
+        error = shell.payload_error(OPTIONS, {'ok': False, 'rotated': rotated,
+                                              'error': {'kind': kind, 'class': 'E', 'message': 'boom'}})
+        assert error.kind == kind
+    assert error.nothing_changed is unchanged
 
 
 def test_build_command_chroot_and_init_script():
