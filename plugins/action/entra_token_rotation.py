@@ -292,9 +292,9 @@ class ActionModule(ActionBase):
         parts = [head]
         if o.get('push_msg'):
             parts.append('Entra ID: %s' % o['push_msg'])
-        if o['job_paused'] or o['job_started']:
-            parts.append('job %s' % ', '.join(w for w, done in (('paused', o['job_paused']), ('started again', o['job_started']))
-                                               if done))
+        job_steps = [word for word, done in (('paused', o['job_paused']), ('started again', o['job_started'])) if done]
+        if job_steps:
+            parts.append('job %s' % ', '.join(job_steps))
         if o['verified']:
             parts.append('verified')
         return '; '.join(parts) + '.'

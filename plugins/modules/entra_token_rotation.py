@@ -52,6 +52,7 @@ attributes:
   platform:
     support: full
     platforms: posix
+    description: The Django shell runs on the Alation host (Linux); the Graph calls run on the controller.
 options:
   base_address:
     description:

@@ -92,8 +92,8 @@ def test_errors_become_fail_json_with_fix(capsys, monkeypatch, module):
                     'token': TOKEN, 'previous_token': PREVIOUS}, NEW),
     (token_rotate, {'ok': True, 'before': NEW, 'rotated': False, 'decision': {'rotate': False, 'reason': 'not_due'}}, NEW),
 ])
-def test_expiry_record_holds_the_state_after_the_launch_and_never_the_token(capsys, monkeypatch, tmp_path, module,
-                                                                              payload, recorded):
+def test_expiry_record_holds_the_state_after_the_launch_and_never_the_token(
+        capsys, monkeypatch, tmp_path, module, payload, recorded):
     path = tmp_path / 'state' / 'expiry.json'
     out, calls = run_module(module, {'expiry_record_path': str(path), 'return_token': True} if module is token_rotate
                             else {'expiry_record_path': str(path)}, payload, capsys, monkeypatch)
