@@ -10,9 +10,11 @@ the push follows the rotation within the same worker, the Graph calls run in thi
 token never leaves its memory: no module arguments, no temp file), and the host sees exactly one
 Django launch (alation.scim.token_rotate decides and rotates in it).
 
-Steps: read the host's expiry record and pause note -> pause the job when a rotation may be due
-(note first) -> token_rotate -> push (entra_scim_credentials logic) -> start the job we paused ->
-verify (SCIM 200 with the new token, 401 with the old one, Entra validates its saved credentials).
+Steps: read the job (proves the Entra settings) -> read the host's expiry record and pause note ->
+pause the job when the record says a rotation is due (note first; without a record it can trust,
+a read-only token_info launch decides and writes one) -> token_rotate -> push
+(entra_scim_credentials logic) -> start the job we paused -> verify (SCIM 200 with the new token,
+401 with the old one, Entra validates its saved credentials).
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -30,7 +32,7 @@ from ansible_collections.alation.scim.plugins.module_utils._alation_shell import
 from ansible_collections.alation.scim.plugins.module_utils._graph import (
     ENTRA_REQUIRED_TOGETHER, EntraError, GraphClient, entra_argument_spec, job_summary, needs_job_action,
     push_credentials, set_job_state)
-from ansible_collections.alation.scim.plugins.module_utils._token_state import iso_utc, may_be_due
+from ansible_collections.alation.scim.plugins.module_utils._token_state import host_key, iso_utc, recorded_due
 from ansible_collections.alation.scim.plugins.plugin_utils._controller_module import ControllerModule
 
 HOST_OPTIONS = tuple(host_argument_spec())
@@ -41,6 +43,7 @@ STEP_NAMES = {
     'settings': 'Check the settings',
     'entra': 'Read the Entra ID provisioning job (settings and permissions)',
     'host_state': 'Read the expiry record and pause note on the host',
+    'expiry': 'Read the SCIM token expiry on the Alation host (no usable expiry record)',
     'pause': 'Pause the Entra ID provisioning job before the rotation',
     'launch': 'Rotate the SCIM token if it is due, and read the current token (one launch)',
     'rotate': 'Rotate the SCIM token if it is due, and read the current token (one launch)',
@@ -125,9 +128,14 @@ class ActionModule(ActionBase):
         record, note_found = self._step('host_state', self._read_host_state)
         self.note_found = note_found
         self.paused_by_us = False
-        may_rotate = p['force'] or may_be_due(record, time.time(), p['rotate_before_days'])
-        if p['pause_job'] and may_rotate and not self.check_mode:
-            self._step('pause', self._pause, job)
+        if p['pause_job'] and not self.check_mode:
+            due = p['force'] or recorded_due(record, time.time(), p['rotate_before_days'], host_key(p))
+            if due is None:
+                # No record this run can trust (first run, other host options): ask the host, in a
+                # read-only launch that also writes the record for the next run.
+                due = self._step('expiry', self._read_expiry)
+            if due:
+                self._step('pause', self._pause, job)
 
         secret = self._step('rotate', self._rotate)
         self.out['due'] = bool(secret.get('rotated'))
@@ -177,11 +185,19 @@ class ActionModule(ActionBase):
         text = self._host_command('host_state', command)
         return text.replace(NOTE_MARK, '').strip(), NOTE_MARK in text
 
+    def _host_module(self, name, **extra):
+        args = dict((k, self.p[k]) for k in HOST_OPTIONS + ('rotate_before_days',) if self.p.get(k) is not None)
+        args.update(extra)
+        return self._execute_module(module_name=name, module_args=args, task_vars=self.task_vars)
+
+    def _read_expiry(self):
+        res = self._host_module('alation.scim.token_info')
+        if res.get('failed') or res.get('unreachable'):
+            raise StepFailed('expiry', res.get('msg') or 'no result')  # token_info never changes anything
+        return bool(res.get('rotation_due'))
+
     def _rotate(self):
-        args = dict((k, self.p[k]) for k in HOST_OPTIONS + ('rotate_before_days', 'force') if self.p.get(k) is not None)
-        args['return_token'] = True
-        res = self._execute_module(module_name='alation.scim.token_rotate', module_args=args,
-                                   task_vars=self.task_vars)
+        res = self._host_module('alation.scim.token_rotate', force=self.p['force'], return_token=True)
         if res.get('failed') or res.get('unreachable') or 'token' not in res:
             msg = res.get('msg') or 'no result'
             # 'launch': the module knows nothing changed on the host; 'rotate': it may have rotated.

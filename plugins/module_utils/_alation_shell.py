@@ -25,7 +25,7 @@ import signal
 import subprocess
 import time
 
-from ansible_collections.alation.scim.plugins.module_utils._token_state import expiry_record
+from ansible_collections.alation.scim.plugins.module_utils._token_state import expiry_record, host_key
 
 LOCK_PATH = '/var/lock/alation_scim_token.lock'
 OUTPUT_EXCERPT_LIMIT = 2000
@@ -664,7 +664,7 @@ def record_expiry(module, state, now):
             os.makedirs(directory, 0o700)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, 'w') as handle:
-            handle.write(expiry_record(state, now) + '\n')
+            handle.write(expiry_record(state, now, host_key(module.params)) + '\n')
         os.rename(tmp, path)
     except (IOError, OSError) as exc:
         if os.path.exists(tmp):

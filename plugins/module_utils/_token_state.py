@@ -13,6 +13,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import datetime
+import hashlib
 import json
 import math
 
@@ -60,26 +61,36 @@ def describe(state, now_epoch):
 
 # The expiry record: what the host's last Django launch saw, kept on the host (no token in it) so
 # that a rotation run can tell before its one launch whether to pause the IdP's provisioning job.
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+# The options that say which Alation the launch reached; a record made with others says nothing.
+HOST_KEY_OPTIONS = ('alation_root', 'alation_user', 'entry', 'init_script', 'django_shell_command')
 
 
-def expiry_record(state, now_epoch):
-    """Text of the expiry record for one payload state."""
+def host_key(options):
+    """Short fingerprint of the options that decide which Alation a launch reaches."""
+    text = json.dumps([options.get(name) for name in HOST_KEY_OPTIONS])
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]
+
+
+def expiry_record(state, now_epoch, key):
+    """Text of the expiry record for one payload state, reached with the options of `key`."""
     present = bool(state.get('present'))
-    return json.dumps({'version': RECORD_VERSION, 'token_present': present,
+    return json.dumps({'version': RECORD_VERSION, 'host_key': key, 'token_present': present,
                        'expires_epoch': state.get('expires_epoch') if present else None,
                        'recorded_epoch': int(now_epoch)}, sort_keys=True)
 
 
-def may_be_due(record_text, now_epoch, rotate_before_days):
-    """False only when the record proves a token that expires after the rotation threshold.
+def recorded_due(record_text, now_epoch, rotate_before_days, key):
+    """What the record says: True (due), False (not due), or None when it cannot say.
 
-    Missing, unreadable or foreign records count as due: the caller then prepares for a rotation
-    it may not need (pauses and resumes the job), never the other way round.
+    None for a missing, unreadable or foreign record, or one made with other host options:
+    the caller then asks the host (one more launch) instead of guessing.
     """
     try:
         record = json.loads(record_text or '')
-        expires = record['expires_epoch'] if record.get('version') == RECORD_VERSION else None
+        if record.get('version') != RECORD_VERSION or record.get('host_key') != key:
+            return None
+        expires = record['expires_epoch']
         return expires is None or float(expires) <= threshold_epoch(now_epoch, rotate_before_days)
     except (ValueError, TypeError, KeyError, AttributeError):
-        return True
+        return None

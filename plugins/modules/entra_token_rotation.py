@@ -16,9 +16,11 @@ description:
   - One task per Alation host for the whole rotation with Microsoft Entra ID, so that provisioning is broken for as
     short a time as possible (rotating revokes the old token at once).
   - Reads the provisioning job first, so that wrong Entra settings or permissions fail before anything changes.
-  - Reads the host's expiry record (O(expiry_record_path), written by every launch of the host modules) and, when a
-    rotation may be due (or there is no record), pauses the Entra ID provisioning job, leaving a note on the host
-    (O(pause_note_path)) so that a run that dies cannot leave the job paused for good.
+  - Reads the host's expiry record (O(expiry_record_path), written by every launch of the host modules) and, when it
+    says a rotation is due (or O(force)), pauses the Entra ID provisioning job, leaving a note on the host
+    (O(pause_note_path)) so that a run that dies cannot leave the job paused for good. Without a record it can trust
+    (the first run on a host, or one made with other host options), a read-only M(alation.scim.token_info) launch
+    decides instead, and writes the record for the next run.
   - Runs M(alation.scim.token_rotate) on the host, one Django shell launch that rotates only when due (or
     O(force)) and reads the current token.
   - Right after, from the controller, pushes the token as M(alation.scim.entra_scim_credentials) does (when the
@@ -83,8 +85,8 @@ options:
   pause_job:
     description:
       - Pause the provisioning job while the token is rotated, so that no provisioning cycle runs against the revoked
-        token. Paused only when the expiry record says a rotation may be due (or O(force)); a job that was already
-        paused by someone else is left paused.
+        token. Paused only when a rotation is due (or O(force)); a job that was already paused by someone else is
+        left paused.
     type: bool
     default: true
   pause_note_path:
@@ -222,7 +224,7 @@ verified:
   returned: always
   type: bool
 timings:
-  description: Seconds spent in each step (entra, host_state, pause, rotate, push, start, verify).
+  description: Seconds spent in each step (entra, host_state, expiry, pause, rotate, push, start, verify).
   returned: always
   type: dict
 failed_step:
@@ -232,8 +234,9 @@ failed_step:
 failed_stage:
   description: >-
     The step that failed, one of C(settings), C(entra) (reading the job: credentials, permissions, IDs),
-    C(host_state), C(pause), C(launch) (the host module failed and changed nothing), C(rotate) (it failed
-    and may have rotated), C(push), C(start), C(verify).
+    C(host_state), C(expiry) (the read-only launch without a usable record), C(pause), C(launch) (the host
+    module failed and changed nothing), C(rotate) (it failed and may have rotated), C(push), C(start),
+    C(verify).
   returned: on failure
   type: str
 error:

@@ -218,24 +218,54 @@ def test_a_record_that_is_behind_the_database_still_rotates_in_the_one_launch(te
     assert abs(record["expires_epoch"] - testbed.expires_at(host).timestamp()) < 2, "the record follows the rotation"
 
 
-def test_without_a_record_the_job_is_paused_as_a_precaution_and_nothing_changes(testbed, sim, run_playbook):
+def test_without_a_record_a_read_only_launch_decides_and_writes_one(testbed, sim, run_playbook):
+    """First run on a host (or other host options): no record to trust, so token_info decides first
+    (two launches); the next run has the record and launches once."""
     host = testbed.hosts[2]
     in_sync(run_playbook, testbed, sim, [host])
     record = "/var/lib/alation_scim/it-%s/expiry.%s.json" % (host, host)
     assert testbed.ssh(host, "sudo rm %s" % record).returncode == 0
     sp = sp_of(testbed, host)
     state = host_state(testbed, [host])
-    since = time.time()
+    launches, since = testbed.launches(host), time.time()
     r = rotate(run_playbook, limit=host)
     assert r.rc == 0, "run failed: %r" % r
     assert host_state(testbed, [host]) == state and r.stats[host]["changed"] == 0
-    assert writes_of(sim, sp, since) == ["pause", "start"]
-    assert sim.job(sp)["status"]["code"] == "Active" and sim.job(sp)["schedule"]["state"] == "Active"
+    assert writes_of(sim, sp, since) == [] and testbed.launches(host) - launches == 2
     assert testbed.ssh(host, "sudo test -s %s" % record).returncode == 0, "the launch wrote the record"
-    since = time.time()
+    launches, since = testbed.launches(host), time.time()
     r2 = rotate(run_playbook, limit=host)
     assert r2.rc == 0 and r2.stats[host]["changed"] == 0
-    assert writes_of(sim, sp, since) == []
+    assert writes_of(sim, sp, since) == [] and testbed.launches(host) - launches == 1
+    # Due without a record: the read-only launch says so, and the job is paused around the rotation.
+    testbed.ssh(host, "sudo rm %s" % record)
+    testbed.expire_in(host, 4)
+    old = testbed.current_token(host)
+    since = time.time()
+    r3 = rotate(run_playbook, limit=host)
+    assert r3.rc == 0, "run failed: %r" % r3
+    assert writes_of(sim, sp, since) == ["pause", "secrets", "start"]
+    assert_pushed_and_working(testbed, sim, host, old)
+
+
+def test_a_host_that_broke_after_a_good_launch_only_pauses_and_resumes_the_job(testbed, sim, run_playbook):
+    """The record (from a launch that worked) says due, so the job is paused before the one launch;
+    the launch fails without changing anything, and the job runs again: the cost of launching once."""
+    host = testbed.hosts[1]
+    in_sync(run_playbook, testbed, sim, [host])
+    testbed.expire_in(host, 4)
+    sp = sp_of(testbed, host)
+    state, snap, since = host_state(testbed, [host]), sim_snapshot(sim), time.time()
+    testbed.knob(host, functions_missing=True)
+    try:
+        r = rotate(run_playbook, limit=host)
+    finally:
+        testbed.knob(host, functions_missing=None)
+    assert r.rc != 0
+    says(output(r), "Nothing was rotated on %s" % host, "older than 2021.4")
+    assert host_state(testbed, [host]) == state and sim_snapshot(sim) == snap
+    assert writes_of(sim, sp, since) == ["pause", "start"]
+    assert sim.job(sp)["status"]["code"] == "Active"
 
 
 def test_check_mode_changes_nothing(testbed, sim, run_playbook):

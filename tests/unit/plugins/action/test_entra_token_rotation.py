@@ -15,7 +15,8 @@ import pytest
 from ansible_collections.alation.scim.plugins.action import entra_token_rotation as action_mod
 from ansible_collections.alation.scim.plugins.module_utils import _http
 from ansible_collections.alation.scim.plugins.module_utils._graph import EntraError
-from ansible_collections.alation.scim.plugins.module_utils._token_state import expiry_record
+from ansible_collections.alation.scim.plugins.module_utils._alation_shell import host_argument_spec
+from ansible_collections.alation.scim.plugins.module_utils._token_state import expiry_record, host_key
 
 SP, JOB = 'sp-1', 'scim.1'
 BASE = 'https://alation1.example:8443/scim/v2/'
@@ -69,7 +70,7 @@ class FakeGraph(object):
 HOST = {}
 
 
-def make(graph, record, module_result, check_mode=False, note=False, **args):
+def make(graph, record, module_result, check_mode=False, note=False, info_result=None, **args):
     """An action over fakes: `record` is the expiry record's text on the host (None: no record)."""
     HOST.clear()
     HOST.update(token=module_result.get('token'), note=note, commands=[])
@@ -91,7 +92,11 @@ def make(graph, record, module_result, check_mode=False, note=False, **args):
         return {'rc': 0, 'stdout': '', 'stderr': ''}
 
     action._low_level_execute_command = mock.MagicMock(side_effect=low_level)
-    action._execute_module = mock.MagicMock(return_value=dict(module_result))
+    info = info_result or {'changed': False, 'rotation_due': False}
+
+    def execute(module_name, module_args, task_vars):
+        return dict(info) if module_name == 'alation.scim.token_info' else dict(module_result)
+    action._execute_module = mock.MagicMock(side_effect=execute)
     return action
 
 
@@ -121,8 +126,9 @@ def kept_result():
             'days_remaining': 150, 'expired': False, 'token_present': True, 'rotation_due': False}
 
 
-DUE_RECORD = expiry_record({'present': True, 'expires_epoch': time.time() + 5 * DAY}, time.time())
-FAR_RECORD = expiry_record({'present': True, 'expires_epoch': time.time() + 150 * DAY}, time.time())
+KEY = host_key(dict((k, v.get('default')) for k, v in host_argument_spec().items()))  # the defaults' host
+DUE_RECORD = expiry_record({'present': True, 'expires_epoch': time.time() + 5 * DAY}, time.time(), KEY)
+FAR_RECORD = expiry_record({'present': True, 'expires_epoch': time.time() + 150 * DAY}, time.time(), KEY)
 
 
 def test_due_host_is_paused_rotated_pushed_started_and_verified():
@@ -132,12 +138,19 @@ def test_due_host_is_paused_rotated_pushed_started_and_verified():
     assert graph.writes == ['pause', 'put', 'start'] and graph.saved == NEW and not graph.paused
     assert (result['changed'], result['rotated'], result['pushed'], result['verified']) == (True, True, True, True)
     assert result['job_paused'] and result['job_started'] and not HOST['note']
-    assert action._execute_module.call_count == 1  # one Django launch
+    assert launched(action) == ['token_rotate']  # one Django launch
     args = action._execute_module.call_args.kwargs['module_args']
     assert args['return_token'] is True and args['expiry_record_path'] == ARGS['expiry_record_path']
     assert 'client_secret' not in args and 'service_principal_id' not in args
     assert action._play_context.no_log is True
     assert set(result['timings']) == {'entra', 'host_state', 'pause', 'rotate', 'push', 'start', 'verify'}
+
+
+def test_force_pauses_without_asking_the_host_first():
+    graph = FakeGraph()
+    action = make(graph, None, rotated_result(), force=True)
+    run(action, graph)
+    assert launched(action) == ['token_rotate'] and graph.writes == ['pause', 'put', 'start']
 
 
 def test_host_not_due_by_its_record_sees_no_entra_write():
@@ -147,12 +160,31 @@ def test_host_not_due_by_its_record_sees_no_entra_write():
     assert result['push_msg'] == 'saved credentials already valid, nothing to change'
 
 
-@pytest.mark.parametrize('record', [None, 'garbage'])
-def test_without_a_usable_record_the_job_is_paused_and_started_and_nothing_counts_as_changed(record):
+def launched(action):
+    return [c.kwargs['module_name'].split('.')[-1] for c in action._execute_module.call_args_list]
+
+
+@pytest.mark.parametrize('record', [None, 'garbage', FAR_RECORD.replace(KEY, 'f' * 16)])
+def test_without_a_record_it_can_trust_a_read_only_launch_decides(record):
     graph = FakeGraph(saved=OLD)
-    result = run(make(graph, record, kept_result()), graph, scim={OLD: 200})
-    assert 'failed' not in result and result['verified']
-    assert graph.writes == ['pause', 'start'] and result['changed'] is False and not graph.paused
+    action = make(graph, record, kept_result(), info_result={'changed': False, 'rotation_due': False})
+    result = run(action, graph, scim={OLD: 200})
+    assert 'failed' not in result and result['verified'] and result['changed'] is False
+    assert launched(action) == ['token_info', 'token_rotate'] and graph.writes == []
+    graph = FakeGraph()
+    action = make(graph, None, rotated_result(), info_result={'changed': False, 'rotation_due': True})
+    result = run(action, graph)
+    assert launched(action) == ['token_info', 'token_rotate'] and graph.writes == ['pause', 'put', 'start']
+    assert action._execute_module.call_args_list[0].kwargs['module_args']['expiry_record_path'] == ARGS['expiry_record_path']
+
+
+def test_a_broken_host_without_a_record_fails_before_entra_is_touched():
+    graph = FakeGraph()
+    action = make(graph, None, rotated_result(),
+                  info_result={'failed': True, 'msg': 'su to user alation inside /opt/alation/alation failed.'})
+    result = run(action, graph)
+    assert result['failed_stage'] == 'expiry' and 'su to user' in result['msg']
+    assert launched(action) == ['token_info'] and graph.writes == []
 
 
 def test_job_paused_by_someone_else_stays_paused():

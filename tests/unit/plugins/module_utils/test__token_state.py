@@ -58,17 +58,34 @@ def test_describe_takes_due_from_payload():
     assert describe({'present': True, 'expires_epoch': NOW + 100 * DAY, 'due': False}, NOW)['rotation_due'] is False
 
 
+KEY = 'k' * 16
+
+
 def test_expiry_record_round_trip_decides_like_the_payload():
-    from ansible_collections.alation.scim.plugins.module_utils._token_state import expiry_record, may_be_due
-    far = expiry_record({'present': True, 'expires_epoch': NOW + 40 * DAY}, NOW)
-    assert may_be_due(far, NOW, 30) is False
-    assert may_be_due(far, NOW, 40) is True          # at the threshold counts as due, as in the payload
-    assert may_be_due(far, NOW + 11 * DAY, 30) is True  # the record ages: due later without a new launch
-    assert may_be_due(expiry_record({'present': False, 'expires_epoch': None}, NOW), NOW, 30) is True
+    from ansible_collections.alation.scim.plugins.module_utils._token_state import expiry_record, recorded_due
+    far = expiry_record({'present': True, 'expires_epoch': NOW + 40 * DAY}, NOW, KEY)
+    assert recorded_due(far, NOW, 30, KEY) is False
+    assert recorded_due(far, NOW, 40, KEY) is True          # at the threshold counts as due, as in the payload
+    assert recorded_due(far, NOW + 11 * DAY, 30, KEY) is True  # the record ages: due later without a new launch
+    assert recorded_due(expiry_record({'present': False, 'expires_epoch': None}, NOW, KEY), NOW, 30, KEY) is True
 
 
-@pytest.mark.parametrize('text', [None, '', 'garbage', '[]', '{"version": 2, "expires_epoch": 9999999999}',
-                                  '{"version": 1}', '{"version": 1, "expires_epoch": "soon"}'])
-def test_missing_or_foreign_records_count_as_due(text):
-    from ansible_collections.alation.scim.plugins.module_utils._token_state import may_be_due
-    assert may_be_due(text, NOW, 30) is True
+def test_a_record_made_with_other_host_options_says_nothing():
+    from ansible_collections.alation.scim.plugins.module_utils._token_state import (
+        expiry_record, host_key, recorded_due)
+    options = {'alation_root': '/opt/alation/alation', 'alation_user': 'alation', 'entry': 'chroot',
+               'init_script': '/etc/init.d/alation', 'django_shell_command': 'alation_django_shell', 'timeout': 120}
+    key = host_key(options)
+    assert host_key(dict(options, timeout=5)) == key  # only the options that pick the Alation count
+    record = expiry_record({'present': True, 'expires_epoch': NOW + 90 * DAY}, NOW, key)
+    assert recorded_due(record, NOW, 30, key) is False
+    for name, value in (('alation_root', '/srv/alation'), ('alation_user', 'other'), ('entry', 'init_script')):
+        assert recorded_due(record, NOW, 30, host_key(dict(options, **{name: value}))) is None, name
+
+
+@pytest.mark.parametrize('text', [None, '', 'garbage', '[]', '{"version": 1, "expires_epoch": 9999999999}',
+                                  '{"version": 2, "host_key": "kkkkkkkkkkkkkkkk"}',
+                                  '{"version": 2, "host_key": "kkkkkkkkkkkkkkkk", "expires_epoch": "soon"}'])
+def test_missing_or_foreign_records_say_nothing(text):
+    from ansible_collections.alation.scim.plugins.module_utils._token_state import recorded_due
+    assert recorded_due(text, NOW, 30, KEY) is None
