@@ -11,7 +11,8 @@ examples/ansible.cfg (each playbook run gets a fresh SSH control dir: cold conne
   2. One host, rotate_scim.yml end to end, vs its floor: a plain script doing one SSH round
      trip (rotate + read in one Django launch) plus the IdP calls (token, validate, PUT).
   3. The fleet: check_scim_expiry.yml and rotate_scim.yml vs vendor_loop.sh (the vendor's manual
-     procedure over SSH, host after host, one function per launch).
+     procedure over SSH, host after host, one function per launch), and the fleet's floor on this
+     machine: every host's floor at once, without Ansible (the simulated hosts share its cores).
   4. Outage window per host (rotation in the host's DB -> Entra holds and validated the new
      token, from the simulator's request log), and failed provisioning cycles during a fleet
      rotation with the job paused around it (and, for comparison, without the pause).
@@ -111,11 +112,21 @@ def play(runner, playbook, limit=None, **extra):
     extra_vars = {"alation_scim_hosts": "alation", "alation_scim_idp": "entra"}
     extra_vars.update(extra)
     cp = tempfile.mkdtemp(prefix="cp-", dir=runner.workdir)
+    cpu = busy_cpu_s()
     r = runner(playbook, limit=limit, extra_vars=extra_vars, env={"ANSIBLE_SSH_CONTROL_PATH_DIR": cp}, timeout=3600)
+    r.cpu_s = busy_cpu_s() - cpu
     if r.rc != 0:
         tail = "\n".join(r.stdout.splitlines()[-40:])
         raise RuntimeError("%s failed (rc=%d, %r):\n%s" % (os.path.basename(playbook), r.rc, r.stats, tail))
     return r
+
+
+def busy_cpu_s():
+    """CPU seconds the whole machine has spent busy (user + nice + system + irq + softirq + steal)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    busy = fields[0] + fields[1] + fields[2] + sum(fields[5:8])
+    return busy / float(os.sysconf("SC_CLK_TCK"))
 
 
 TASK_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?\| (TASK \[(.*?)\]|PLAY RECAP)")
@@ -154,6 +165,38 @@ def floor_rotation(tb, host):
     steps = idp_push.push(tb, host, token)
     if steps[-1] != ("put", 204) and steps[-1] != ("put", 200):
         raise RuntimeError("floor: IdP push for %s failed: %s" % (host, steps))
+    return time.time() - started
+
+
+def floor_check(tb, host):
+    """The least work a check needs: one SSH session, one Django launch reading the expiry."""
+    code = "from %s import get_scim_bearer_token_expiry_date as f\nprint('@@%%s@@' %% (f(),))\n" % CU
+    proc = subprocess.run(tb.ssh_argv(host) + ["-o", "ControlMaster=no", "-o", "ControlPath=none",
+                                               "sudo chroot /opt/alation/alation /bin/su - alation -c alation_django_shell"],
+                          input=code, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=300)
+    if proc.returncode != 0 or "@@" not in proc.stdout:
+        raise RuntimeError("floor: the Django session on %s failed (rc=%d)" % (host, proc.returncode))
+
+
+def parallel_floor(tb, hosts, one):
+    """Wall time of `one(tb, host)` for every host at once, no Ansible: the fleet floor of this
+    machine, where the simulated hosts' SSH and Django start-ups share the controller's cores."""
+    started = time.time()
+    errors = []
+
+    def work(h):
+        try:
+            one(tb, h)
+        except Exception as e:  # collected and raised below, with the host
+            errors.append("%s: %s" % (h, e))
+    threads = [threading.Thread(target=work, args=(h,)) for h in hosts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError("parallel floor failed: %s" % "; ".join(errors))
     return time.time() - started
 
 
@@ -261,6 +304,8 @@ def run(args):
         before = launches(tb, hosts)
         r = play(runner, CHECK)
         res["fleet_check_s"] = r.duration
+        res["fleet_check_cpu_s"] = round(r.cpu_s, 1)
+        res["fleet_check_profile"] = task_profile(r.log)
         res["launches_check"] = per_host_launches(before, launches(tb, hosts))
 
         # 1 + 3 + 4: fleet rotation with the job paused around it, cycles running
@@ -275,6 +320,8 @@ def run(args):
         since, since_iso = time.time(), iso_now()
         r = play(runner, ROTATE)
         res["fleet_rotate_s"] = r.duration
+        res["fleet_rotate_cpu_s"] = round(r.cpu_s, 1)
+        res["fleet_rotate_profile"] = task_profile(r.log)
         time.sleep(max(1.0, args.cycle_interval * 2))  # cycles right after the run count too
         sim.config(cycle_interval=0)
         res["launches_rotate"] = per_host_launches(before, launches(tb, hosts))
@@ -314,6 +361,15 @@ def run(args):
             res["single_rotate_profile"] = task_profile(r.log)
             res["floor_s"].append(floor_rotation(tb, single))
             assert_in_sync(tb, sim, [single])
+
+        # 3: the fleet's floor on this machine: every host's floor at once, no Ansible
+        mem.phase = "parallel_floor"
+        log("parallel floors, no Ansible (%d hosts): check, rotation" % len(hosts))
+        res["parallel_floor_check_s"] = parallel_floor(tb, hosts, floor_check)
+        for h in hosts:
+            tb.expire_in(h, 5)
+        res["parallel_floor_rotate_s"] = parallel_floor(tb, hosts, floor_rotation)
+        assert_in_sync(tb, sim, hosts)
 
         # 3: the vendor's procedure, host after host
         if not args.skip_loop:
@@ -365,11 +421,18 @@ def table(res):
         fleet = res["fleet_%s_s" % kind]
         one = med(res["single_%s_s" % kind])
         row("%d hosts %s run (playbook)" % (n, kind), "%.1f s" % fleet, "", None)
+        if "fleet_%s_cpu_s" % kind in res:
+            row("  machine CPU busy during it (%d cores)" % res["machine"]["cores"],
+                "%.1f s" % res["fleet_%s_cpu_s" % kind], "", None)
         if "loop_%s_s" % kind in res:
             loop = res["loop_%s_s" % kind]
             est = "" if res["loop_hosts_measured"] == n else " (%d measured, scaled)" % res["loop_hosts_measured"]
             row("%d hosts %s, vendor loop%s" % (n, kind, est), "%.1f s" % loop, "", None)
             row("%d hosts %s: loop / playbook" % (n, kind), "%.1fx" % (loop / fleet), ">= 10x", loop / fleet >= 10)
+            if "parallel_floor_%s_s" % kind in res:
+                pf = res["parallel_floor_%s_s" % kind]
+                row("  %d hosts %s floor, all at once, no Ansible" % (n, kind), "%.1f s" % pf, "", None)
+                row("  loop / that floor: the most this machine allows" , "%.1fx" % (loop / pf), "", None)
         row("%d hosts %s / 1 host %s" % (n, kind, kind), "%.2fx" % (fleet / one), "<= 2x", fleet / one <= 2)
     w = [v for v in res["outage_s"].values() if v is not None]
     missing = sum(1 for v in res["outage_s"].values() if v is None)
@@ -400,12 +463,15 @@ def render(res, rows):
             "ansible.cfg = examples/ansible.cfg (forks %s)"
             % (res["started"], s["hosts"], s["startup_delay_s"], res["machine"]["cores"],
                res["ansible_cfg"]["defaults"].get("forks")))
-    prof = res.get("single_rotate_profile") or []
     tail = ""
-    if prof:
-        tail = ("\nWhere the 1-host rotation run spends its time (ANSIBLE_LOG_PATH timestamps, top 12 of %d tasks, "
-                "%.1f s in all):\n\n" % (len(prof), sum(p[0] for p in prof)))
-        tail += "\n".join("    %6.2f s  %s" % p for p in prof[:12]) + "\n"
+    for key, what in (("single_rotate_profile", "the 1-host rotation run"),
+                      ("fleet_check_profile", "the %d-host check run" % s["hosts"]),
+                      ("fleet_rotate_profile", "the %d-host rotation run" % s["hosts"])):
+        prof = res.get(key) or []
+        if prof:
+            tail += ("\nWhere %s spends its time (ANSIBLE_LOG_PATH timestamps, top 12 of %d tasks, %.1f s in all):\n\n"
+                     % (what, len(prof), sum(p[0] for p in prof)))
+            tail += "\n".join("    %6.2f s  %s" % tuple(p) for p in prof[:12]) + "\n"
     return head + "\n\n" + "\n".join(lines) + "\n" + tail
 
 
