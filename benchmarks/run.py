@@ -351,10 +351,13 @@ def run(args):
 
         # 2: one host vs its floor; and the single-host check run for the fleet ratio
         mem.phase = "single"
-        res["single_rotate_s"], res["floor_s"], res["single_check_s"] = [], [], []
+        res["single_rotate_s"], res["floor_s"], res["single_check_s"], res["floor_check_s"] = [], [], [], []
         for i in range(args.repeat):
             log("single host (%s): check, rotation, floor (%d/%d)" % (single, i + 1, args.repeat))
             res["single_check_s"].append(play(runner, CHECK, limit=single).duration)
+            t = time.time()
+            floor_check(tb, single)
+            res["floor_check_s"].append(time.time() - t)
             tb.expire_in(single, 5)
             r = play(runner, ROTATE, limit=single)
             res["single_rotate_s"].append(r.duration)
@@ -432,8 +435,12 @@ def table(res):
             if "parallel_floor_%s_s" % kind in res:
                 pf = res["parallel_floor_%s_s" % kind]
                 row("  %d hosts %s floor, all at once, no Ansible" % (n, kind), "%.1f s" % pf, "", None)
-                row("  loop / that floor: the most this machine allows" , "%.1fx" % (loop / pf), "", None)
+                row("  loop / that floor: the most this machine allows", "%.1fx" % (loop / pf), "", None)
         row("%d hosts %s / 1 host %s" % (n, kind, kind), "%.2fx" % (fleet / one), "<= 2x", fleet / one <= 2)
+        single_floor = res.get("floor_check_s" if kind == "check" else "floor_s")
+        if single_floor and "parallel_floor_%s_s" % kind in res:
+            row("  the same for the floors: the least this machine allows",
+                "%.2fx" % (res["parallel_floor_%s_s" % kind] / med(single_floor)), "", None)
     w = [v for v in res["outage_s"].values() if v is not None]
     missing = sum(1 for v in res["outage_s"].values() if v is None)
     row("outage window median (pause on)", "%.2f s" % med(w) if w else "n/a", "< 2 s", bool(w) and med(w) < 2 and not missing)

@@ -33,8 +33,22 @@ def load(name):
     return module
 
 
-shell = load('_alation_shell')
+def register(fullname, module):
+    """Make `module` importable as `fullname` (the collection path the host code imports by)."""
+    import types
+    parts = fullname.split('.')
+    for i in range(1, len(parts)):
+        package = '.'.join(parts[:i])
+        if package not in sys.modules:
+            stub = types.ModuleType(package)
+            stub.__path__ = []
+            sys.modules[package] = stub
+    sys.modules[fullname] = module
+
+
 state = load('_token_state')
+register('ansible_collections.alation.scim.plugins.module_utils._token_state', state)
+shell = load('_alation_shell')
 DAY = 86400
 
 
@@ -120,6 +134,42 @@ class ProcessTest(unittest.TestCase):
         time.sleep(0.2)
         self.assertFalse(os.path.exists('/proc/%s/cmdline' % out.split()[0]) and
                          open('/proc/%s/stat' % out.split()[0]).read().rsplit(')', 1)[1].split()[0] != 'Z')
+
+
+class ExpiryRecordTest(unittest.TestCase):
+    """The record every launch writes (os.makedirs, os.fdopen, os.rename on the host's Python)."""
+
+    def test_written_and_read_back(self):
+        import shutil
+        import stat
+        import tempfile
+        tmp = tempfile.mkdtemp()
+        try:
+            path = os.path.join(tmp, 'state', 'expiry.json')
+            options = {'alation_root': '/opt/alation/alation', 'alation_user': 'alation', 'entry': 'chroot',
+                       'init_script': '/etc/init.d/alation', 'django_shell_command': 'alation_django_shell',
+                       'expiry_record_path': path}
+
+            class Module(object):
+                params = options
+                check_mode = False
+                warnings = []
+
+                def warn(self, text):
+                    self.warnings.append(text)
+            now = time.time()
+            module = Module()
+            shell.record_expiry(module, {'present': True, 'expires_epoch': now + 90 * DAY}, now)
+            self.assertEqual(module.warnings, [])
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+            with open(path) as f:
+                text = f.read()
+            key = state.host_key(options)
+            self.assertEqual(state.recorded_due(text, now, 30, key), False)
+            self.assertEqual(state.recorded_due(text, now + 61 * DAY, 30, key), True)
+            self.assertEqual(state.recorded_due(text, now, 30, state.host_key(dict(options, alation_user='x'))), None)
+        finally:
+            shutil.rmtree(tmp)
 
 
 if __name__ == '__main__':
