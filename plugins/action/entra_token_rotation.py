@@ -148,7 +148,7 @@ class ActionModule(ActionBase):
             self.warnings.extend(secret['warnings'])
 
         if not (self.check_mode and self.out['due']):  # a check run did not rotate: nothing to compare
-            self._step('push', self._push, secret['token'], rotated)
+            self._step('push', self._push, secret['token'], rotated, job)
         if not self.check_mode and (self.paused_by_us or self.note_found or
                                     (p['pause_job'] and self.out['pushed'] and not self.out['due'])):
             self._step('start', self._start)
@@ -231,13 +231,13 @@ class ActionModule(ActionBase):
         self.paused_by_us = True
         self.out['job_paused'] = True
 
-    def _push(self, token, rotated):
+    def _push(self, token, rotated, job):
         # Saved credentials hold the token this run just revoked: no use validating them first.
         module = self._graph_module(self.p, secret_token=token, force=self.p['force_push'] or rotated)
         result = dict(changed=False, pushed=False, validated=False, saved_credentials_valid=None,
                       quarantine_lifted=False)
         try:
-            push_credentials(module, self.client, result)
+            push_credentials(module, self.client, result, job)
         finally:
             module.params['secret_token'] = None
         for key in ('pushed', 'validated', 'quarantine_lifted', 'job'):

@@ -472,21 +472,22 @@ def set_job_state(module, client, result):
     result['job'] = job_summary(job)
 
 
-def push_credentials(module, client, result):
+def push_credentials(module, client, result, job=None):
     """entra_scim_credentials: save BaseAddress + SecretToken unless the saved ones validate.
 
     `module` needs .params (that module's options), .check_mode and .warn(); the action
-    plugin entra_token_rotation passes a controller-side stand-in."""
+    plugin entra_token_rotation passes a controller-side stand-in, and the job it already
+    read, so that only validate + PUT stand between a rotation and the push."""
     p = module.params
     sp_id, base = p['service_principal_id'], p['base_address']
-    job = client.pick_job(sp_id, p['job_id'])
+    job = job or client.pick_job(sp_id, p['job_id'])
     job_id = job['id']
-    saved = client.get_secrets(sp_id)
-    saved_base = saved.get('BaseAddress')
-    base_readable = saved_base not in (None, '*')
     done = []
 
     up_to_date = False
+    saved = {} if p['force'] else client.get_secrets(sp_id)  # only read to decide "up to date"
+    saved_base = saved.get('BaseAddress')
+    base_readable = saved_base not in (None, '*')
     if not p['force'] and 'SecretToken' in saved and not (base_readable and saved_base != base):
         ok, why = client.validate_credentials(sp_id, job_id)
         result['saved_credentials_valid'] = ok
