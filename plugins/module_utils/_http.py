@@ -1,11 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alation.scim contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""HTTP transport and retry arithmetic shared by the IdP clients (Graph today).
+"""The one HTTP client under every IdP API (private to the collection).
 
-Private to the collection.  Pure functions (Retry-After parsing, backoff, the retry budget) are
-separate from the one function that does I/O (`send`), so the retry decisions can be unit tested
-with a fake transport.
+``ApiClient`` owns what every IdP client needs and none should write again: TLS options
+(validate_certs, ca_path, a client certificate), the timeout, retries of throttling and server
+errors within a retry budget (``Retry-After`` honoured, exponential backoff with jitter
+otherwise), one fresh credential after a 401, and the error shape: ``ApiError`` says what was
+being done, what the API answered, and ``Fix:`` what to do.  Each IdP's file (``_graph.py``,
+``_pingone.py``, ``_okta.py`` ...) subclasses it and adds only its authentication, its error
+body and its hints.
+
+Pure functions (Retry-After parsing, backoff, the budget) are apart from the one function that
+does I/O (``send``), so the retry decisions are unit tested with a fake transport and clock.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -36,12 +43,31 @@ class TransportError(Exception):
         self.tls = tls
 
 
+class ApiError(Exception):
+    """A failed API call.  ``message`` is the whole text a person reads (what was being done,
+    what the API said, ``Fix: ...``); ``reason`` and ``fix`` are its two halves."""
+
+    def __init__(self, reason, fix=None, status=None, code=None):
+        reason = reason.strip()
+        if fix and not reason.endswith(('.', '!', '?', ')')):
+            reason += '.'
+        message = '%s Fix: %s' % (reason, fix) if fix else reason
+        super(ApiError, self).__init__(message)
+        self.message = message
+        self.reason = reason
+        self.fix = fix
+        self.status = status
+        self.code = code
+
+
 class Response(object):
     def __init__(self, status, headers, body):
         self.status = status
         # header names are case-insensitive; keep them lower-cased
         self.headers = dict((k.lower(), v) for k, v in (headers or {}).items())
         self.body = body or b''
+        self.attempts = 1
+        self.waited = 0.0
 
     def json(self):
         try:
@@ -49,6 +75,10 @@ class Response(object):
             return json.loads(text) if text else None
         except (ValueError, UnicodeDecodeError):
             return None
+
+    def text(self, limit=300):
+        raw = self.body.decode('utf-8', 'replace') if isinstance(self.body, bytes) else '%s' % (self.body,)
+        return raw[:limit].strip()
 
 
 def parse_retry_after(value, now=None):
@@ -86,6 +116,9 @@ class RetryBudget(object):
     def remaining(self):
         return self.seconds - (self.clock() - self.started)
 
+    def spent(self):
+        return self.clock() - self.started
+
     def wait(self, delay):
         """Sleep `delay` s if the budget allows it; False (no sleep) when it would overrun."""
         if delay > self.remaining():
@@ -99,16 +132,19 @@ def describe_transport_error(exc):
     """One line for an error raised before any HTTP answer; tls=True for certificate failures."""
     reason = getattr(exc, 'reason', None) or exc
     text = str(reason)
+    lowered = text.lower()
     tls = ('CERTIFICATE_VERIFY_FAILED' in text or 'SSLValidationError' in type(exc).__name__
-           or 'certificate verify failed' in text.lower() or "hostname" in text.lower() and 'match' in text.lower())
+           or 'certificate verify failed' in lowered or ('hostname' in lowered and 'match' in lowered))
     return text, tls
 
 
-def send(method, url, headers=None, data=None, validate_certs=True, ca_path=None, timeout=30):
-    """One HTTP request; returns Response for any HTTP status, raises TransportError otherwise."""
+def send(method, url, headers=None, data=None, validate_certs=True, ca_path=None, timeout=30, **tls):
+    """One HTTP request; returns Response for any HTTP status, raises TransportError otherwise.
+
+    ``tls`` may carry client_cert / client_key (mutual TLS), passed to open_url as they are."""
     try:
         resp = open_url(url, data=data, headers=headers or {}, method=method, validate_certs=validate_certs,
-                        ca_path=ca_path, timeout=timeout, follow_redirects='none', use_netrc=False)
+                        ca_path=ca_path, timeout=timeout, follow_redirects='none', use_netrc=False, **tls)
         return Response(resp.getcode(), dict(resp.headers.items()), resp.read())
     except HTTPError as e:
         try:
@@ -117,9 +153,130 @@ def send(method, url, headers=None, data=None, validate_certs=True, ca_path=None
             body = b''
         return Response(e.code, dict(e.headers.items()) if e.headers else {}, body)
     except (URLError, socket.error, socket.timeout, HTTPException, ValueError) as e:
-        text, tls = describe_transport_error(e)
-        raise TransportError(text or type(e).__name__, tls=tls)
+        text, tls_failed = describe_transport_error(e)
+        raise TransportError(text or type(e).__name__, tls=tls_failed)
     except Exception as e:
         # ansible's own SSLValidationError and friends
-        text, tls = describe_transport_error(e)
-        raise TransportError('%s: %s' % (type(e).__name__, text), tls=tls)
+        text, tls_failed = describe_transport_error(e)
+        raise TransportError('%s: %s' % (type(e).__name__, text), tls=tls_failed)
+
+
+def http_argument_spec(retry_budget=120):
+    """TLS, timeout and retry options every IdP client takes (doc fragment alation.scim.idp_http)."""
+    return dict(
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        timeout=dict(type='int', default=30),
+        retry_budget=dict(type='int', default=retry_budget, aliases=['max_wait']),
+    )
+
+
+class ApiClient(object):
+    """TLS, timeout, retries and error wording for one API; subclasses add auth and hints.
+
+    ``transport``, ``clock`` and ``sleep`` are injectable so that tests need no network and no
+    real waits.  Subclass hooks: ``auth_headers(doing)``, ``refresh_auth()`` (True when a new
+    credential is worth one more try after a 401), ``before_send(budget, doing)``,
+    ``after_response(resp)``, ``retry_delay(resp, attempt)`` and ``describe(resp, doing)``.
+    """
+
+    service = 'the API'
+    retry_statuses = (429, 500, 502, 503, 504)
+    max_attempts = 8
+    url_fix = 'check the URL options and the network path from the controller (proxy, firewall)'
+    ca_fix = ('set ca_path to the PEM bundle of the CA that signed its certificate '
+              '(validate_certs=false only for throw-away labs)')
+
+    def __init__(self, validate_certs=True, ca_path=None, timeout=30, retry_budget=120, client_cert=None,
+                 client_key=None, transport=None, clock=time.time, sleep=time.sleep):
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.timeout = timeout
+        self.retry_budget = retry_budget
+        self.tls = dict((k, v) for k, v in (('client_cert', client_cert), ('client_key', client_key)) if v)
+        self.transport = transport or send
+        self.clock = clock
+        self.sleep = sleep
+
+    # ---- hooks -----------------------------------------------------------------------------
+    def auth_headers(self, doing):
+        return {}
+
+    def refresh_auth(self):
+        return False
+
+    def before_send(self, budget, doing):
+        pass
+
+    def after_response(self, resp):
+        pass
+
+    def retry_delay(self, resp, attempt):
+        wait = parse_retry_after(resp.headers.get('retry-after')) if resp.status in (429, 503) else None
+        return wait if wait is not None else backoff_delay(attempt)
+
+    def describe(self, resp, doing):
+        """(reason, code, fix) for an answer that is not accepted."""
+        return ('%s: %s answered HTTP %s: %s' % (doing, self.service, resp.status, resp.text() or '(empty body)'),
+                None, None)
+
+    # ---- the request -----------------------------------------------------------------------
+    def exchange(self, method, url, headers, data=None):
+        """One HTTP exchange, no retry: a Response, or TransportError."""
+        return self.transport(method, url, headers=headers, data=data, validate_certs=self.validate_certs,
+                              ca_path=self.ca_path, timeout=self.timeout, **self.tls)
+
+    def request(self, method, url, doing, headers=None, data=None, body=None, accept=None, retry_statuses=None,
+                auth=True, describe=None):
+        """Send until an accepted answer (default: any 2xx), retrying within the budget.
+
+        ``body`` is sent as JSON; ``data`` as it is.  Raises ApiError (via ``describe``) for any
+        other answer, and for no answer at all.
+        """
+        headers = dict(headers or {})
+        headers.setdefault('Accept', 'application/json')
+        if body is not None:
+            data = json.dumps(body)
+            headers.setdefault('Content-Type', 'application/json')
+        retry_statuses = self.retry_statuses if retry_statuses is None else retry_statuses
+        budget = RetryBudget(self.retry_budget, clock=self.clock, sleep=self.sleep)
+        where = url.split('?')[0]
+        attempt = 0
+        refreshed = False
+        while True:
+            self.before_send(budget, doing)
+            sent = dict(headers)
+            if auth:
+                sent.update(self.auth_headers(doing))
+            try:
+                resp = self.exchange(method, url, sent, data)
+            except TransportError as e:
+                if e.tls:
+                    raise ApiError('%s: TLS certificate verification failed for %s (%s).' % (doing, where, e.message),
+                                   fix=self.ca_fix)
+                if attempt + 1 >= self.max_attempts or not budget.wait(backoff_delay(attempt)):
+                    raise ApiError('%s: no answer from %s (%s) after %d attempt(s) within retry_budget %s s.'
+                                   % (doing, where, e.message, attempt + 1, self.retry_budget), fix=self.url_fix)
+                attempt += 1
+                continue
+            resp.attempts, resp.waited = attempt + 1, budget.spent()
+            self.after_response(resp)
+            if (200 <= resp.status < 300) if accept is None else (resp.status in accept):
+                return resp
+            if resp.status == 401 and auth and not refreshed and self.refresh_auth():
+                refreshed = True
+                continue
+            if resp.status in retry_statuses and attempt + 1 < self.max_attempts:
+                if budget.wait(self.retry_delay(resp, attempt)):
+                    attempt += 1
+                    continue
+            reason, code, fix = (describe or self.describe)(resp, doing)
+            if attempt:
+                reason = '%s (after %d attempts over %.0f s, retry_budget %s s)' % (
+                    reason.rstrip('.'), attempt + 1, budget.spent(), self.retry_budget)
+            if resp.status in retry_statuses and not fix:
+                fix = ('%s kept answering HTTP %s: retry later, or raise retry_budget' % (self.service, resp.status))
+            raise ApiError(reason, fix=fix, status=resp.status, code=code)
+
+    def request_json(self, method, url, doing, **kw):
+        return self.request(method, url, doing, **kw).json()
