@@ -37,7 +37,8 @@ options:
     description:
       - Path on the controller of the PEM certificate registered on the app registration.
       - The modules build and sign an RS256 client assertion (header C(x5t#S256)) with O(client_private_key_path)
-        using the C(openssl) command; the key is passed by path, never on a command line.
+        with the C(cryptography) library (or the C(openssl) command where it is missing); the key is read from
+        its file, never put on a command line.
       - Takes precedence over O(client_secret).
     type: path
   client_private_key_path:
@@ -74,7 +75,8 @@ options:
     type: int
     default: 120
 requirements:
-  - The C(openssl) command on the controller, only with O(client_certificate_path).
+  - With O(client_certificate_path), the Python library C(cryptography) (an ansible-core dependency) or, where the
+    module's interpreter lacks it, the C(openssl) command.
 '''
 
     # For the modules (not the entra_token_rotation action, whose `timeout` is the Django shell's).

@@ -7,7 +7,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # HTTP options of the Okta and PingOne modules (idp_http_argument_spec() in plugins/module_utils/_idp.py).
+    # HTTP options of the IdP modules other than Entra's (http_argument_spec() in plugins/module_utils/_http.py).
     DOCUMENTATION = r'''
 options:
   validate_certs:
@@ -24,11 +24,13 @@ options:
       - Seconds to wait for each HTTP answer.
     type: int
     default: 30
-  max_wait:
+  retry_budget:
     description:
-      - Total seconds a call may spend waiting before it fails, for the identity provider's rate limit to reset
-        (Okta C(X-Rate-Limit-Reset) with 429 C(E0000047), PingOne 429 with C(Retry-After)) and between retries of
-        5xx answers and unreachable endpoints.
+      - Total seconds one call may spend waiting before it fails, for the identity provider's rate limit to reset
+        (HTTP 429 with C(Retry-After), Okta's C(X-Rate-Limit-Reset)) and between retries of 5xx answers and
+        unreachable endpoints (exponential backoff with jitter).
+      - The alias O(max_wait) is its name before 1.0.0.
+    aliases: [max_wait]
     type: int
     default: 120
 '''

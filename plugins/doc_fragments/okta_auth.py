@@ -33,7 +33,8 @@ options:
   private_key_path:
     description:
       - Path, on the controller, of the PEM RSA private key of the service app O(client_id).
-      - The client assertion is signed RS256 by the C(openssl) command with this key; the key never leaves the file.
+      - The client assertion is signed RS256 with this key by the C(cryptography) library (or the C(openssl)
+        command where it is missing); the key is read from its file, never put on a command line.
       - If not set, the value of the E(OKTA_PRIVATE_KEY_PATH) environment variable is used.
     type: path
   key_id:

@@ -11,9 +11,6 @@ done, for which service principal, what Graph said, and how to fix it.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import base64
-import hashlib
-import json
 import re
 import time
 import uuid
@@ -21,7 +18,7 @@ import uuid
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
 
-from ansible_collections.alation.scim.plugins.module_utils import _http
+from ansible_collections.alation.scim.plugins.module_utils import _http, _jwt
 
 JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 PERMISSION_HINT = ('the Microsoft Graph application permission Synchronization.ReadWrite.All '
@@ -31,7 +28,12 @@ PERMISSION_HINT = ('the Microsoft Graph application permission Synchronization.R
 # provider does for these resources) and server errors.
 GRAPH_RETRY_STATUSES = (403, 409, 429, 500, 502, 503, 504)
 TOKEN_RETRY_STATUSES = (429, 500, 502, 503, 504)
-QUARANTINE_RESET_SCOPE = 'Watermark, Escrows, QuarantineState'
+# Lifting quarantine is all a rotation needs: resetting the watermark as well would make the next
+# cycle an initial one (every user and group re-read), which a large directory pays for in hours.
+QUARANTINE_RESET_SCOPE = 'QuarantineState'
+# Answers of GET .../synchronization/secrets that mean "this tenant does not offer it" (the call
+# is not in Graph's v1.0 metadata): then only validateCredentials tells what is saved.
+SECRETS_UNAVAILABLE_STATUSES = (400, 404, 405)
 
 AADSTS_HINTS = {
     7000215: 'the client secret is wrong: use the secret\'s Value (not its Secret ID) from App registrations > '
@@ -76,41 +78,8 @@ def entra_argument_spec():
 ENTRA_REQUIRED_TOGETHER = [('client_certificate_path', 'client_private_key_path')]
 
 
-class EntraError(Exception):
-    def __init__(self, message):
-        super(EntraError, self).__init__(message)
-        self.message = message
-
-
-def b64url(data):
-    if not isinstance(data, bytes):
-        data = data.encode('utf-8')
-    return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
-
-
-def pem_certificate_der(pem_text):
-    """DER bytes of the first CERTIFICATE block of a PEM text."""
-    m = re.search(r'-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----', pem_text, re.S)
-    if not m:
-        raise ValueError('no "BEGIN CERTIFICATE" block')
-    return base64.b64decode(re.sub(r'\s+', '', m.group(1)))
-
-
-def assertion_parts(client_id, audience, cert_der, now, lifetime=600):
-    """Header and claims of a client-assertion JWT (RFC 7523) for Entra."""
-    header = {'alg': 'RS256', 'typ': 'JWT',
-              'x5t#S256': b64url(hashlib.sha256(cert_der).digest()),
-              # x5t (SHA-1) too: older Entra endpoints only look at it
-              'x5t': b64url(hashlib.sha1(cert_der).digest())}
-    claims = {'aud': audience, 'iss': client_id, 'sub': client_id, 'jti': str(uuid.uuid4()),
-              'nbf': int(now), 'iat': int(now), 'exp': int(now) + lifetime}
-    return header, claims
-
-
-def signing_input(header, claims):
-    def enc(obj):
-        return b64url(json.dumps(obj, sort_keys=True, separators=(',', ':')))
-    return '%s.%s' % (enc(header), enc(claims))
+class EntraError(_http.ApiError):
+    """A failed Entra ID / Microsoft Graph call (message with the fix)."""
 
 
 def graph_error_text(resp):
@@ -163,28 +132,30 @@ def job_summary(job):
     }
 
 
-class GraphClient(object):
-    """Token + Graph calls for one module run.  `transport` is _http.send unless a test fakes it."""
+class GraphClient(_http.ApiClient):
+    """Token + Graph calls for one module run (or one action step); `transport` fakes HTTP in tests."""
+
+    service = 'Microsoft Graph'
+    error_class = EntraError
+    retry_statuses = GRAPH_RETRY_STATUSES
+    max_attempts = 50  # Graph calls are bounded by retry_budget alone
+    url_fix = 'check that the host is reachable from the controller (proxy, firewall)'
 
     def __init__(self, module, transport=None, sleep=time.sleep, clock=time.time):
         p = module.params
+        super(GraphClient, self).__init__(validate_certs=p['validate_certs'], ca_path=p.get('ca_path'),
+                                          timeout=p['timeout'], retry_budget=p['retry_budget'],
+                                          transport=transport, clock=clock, sleep=sleep)
         self.module = module
-        self.transport = transport or _http.send
-        self.sleep = sleep
-        self.clock = clock
         for name, env in (('tenant_id', 'AZURE_TENANT_ID'), ('client_id', 'AZURE_CLIENT_ID')):
             if not p.get(name):
-                raise EntraError('%s is required: set the option or the %s environment variable' % (name, env))
+                raise EntraError('%s is required' % name, fix='set the option or the %s environment variable' % env)
         self.tenant_id = p['tenant_id']
         self.client_id = p['client_id']
         self.authority = p['authority_url'].rstrip('/')
         if '://' not in self.authority:  # AZURE_AUTHORITY_HOST may be a bare host name
             self.authority = 'https://' + self.authority
         self.graph_url = p['graph_url'].rstrip('/')
-        self.validate_certs = p['validate_certs']
-        self.ca_path = p.get('ca_path')
-        self.timeout = p['timeout']
-        self.retry_budget = p['retry_budget']
         if p.get('client_assertion'):
             self.credential = 'client_assertion'
         elif p.get('client_certificate_path'):
@@ -192,51 +163,14 @@ class GraphClient(object):
         elif p.get('client_secret'):
             self.credential = 'client_secret'
         else:
-            raise EntraError('No Entra app credential: set client_secret (or AZURE_CLIENT_SECRET), client_assertion, '
-                             'or client_certificate_path + client_private_key_path')
+            raise EntraError('No Entra app credential',
+                             fix='set client_secret (or AZURE_CLIENT_SECRET), client_assertion, or '
+                                 'client_certificate_path + client_private_key_path')
         self.token_url = '%s/%s/oauth2/v2.0/token' % (self.authority, quote(self.tenant_id, safe=''))
         self._token = None
         self._token_expires = 0
         self._labels = {}
-
-    # ---- transport with retries -------------------------------------------------------
-    def _send(self, method, url, headers, data):
-        return self.transport(method, url, headers=headers, data=data, validate_certs=self.validate_certs,
-                              ca_path=self.ca_path, timeout=self.timeout)
-
-    def _retrying(self, what, method, url, headers, data, retry_statuses):
-        """Send until an answer outside retry_statuses or the retry budget is spent.
-
-        Returns the last Response (with .retries and .waited set); raises EntraError when no
-        HTTP answer came at all.
-        """
-        budget = _http.RetryBudget(self.retry_budget, clock=self.clock, sleep=self.sleep)
-        attempt = 0
-        while True:
-            try:
-                resp = self._send(method, url, headers, data)
-            except _http.TransportError as e:
-                if e.tls:
-                    raise EntraError('%s: TLS certificate verification failed for %s (%s). Set ca_path to the CA '
-                                     'bundle that signed its certificate (validate_certs=false only for tests)'
-                                     % (what, url.split('?')[0], e.message))
-                delay = _http.backoff_delay(attempt)
-                if not budget.wait(delay):
-                    raise EntraError('%s: no answer from %s (%s); gave up after %d attempt(s) within retry_budget '
-                                     '%ss. Check that the host is reachable from the controller (proxy, firewall)'
-                                     % (what, url.split('?')[0], e.message, attempt + 1, self.retry_budget))
-                attempt += 1
-                continue
-            if resp.status in retry_statuses:
-                wait = _http.parse_retry_after(resp.headers.get('retry-after')) if resp.status in (429, 503) else None
-                delay = wait if wait is not None else _http.backoff_delay(attempt)
-                if budget.wait(delay):
-                    attempt += 1
-                    continue
-                resp.retry_after_refused = wait is not None and wait > budget.remaining()
-            resp.retries = attempt
-            resp.waited = int(self.clock() - budget.started)
-            return resp
+        self._doing = None
 
     # ---- token ------------------------------------------------------------------------
     def _assertion(self):
@@ -245,24 +179,21 @@ class GraphClient(object):
             return p['client_assertion']
         try:
             with open(p['client_certificate_path']) as f:
-                der = pem_certificate_der(f.read())
+                der = _jwt.pem_certificate_der(f.read())
         except (IOError, OSError, ValueError) as e:
             raise EntraError('Could not read the certificate client_certificate_path=%s: %s'
-                             % (p['client_certificate_path'], e))
-        header, claims = assertion_parts(self.client_id, self.token_url, der, self.clock())
-        data = signing_input(header, claims)
-        openssl = self.module.get_bin_path('openssl', required=True)
-        # The key stays in its file: openssl reads it by path, the data to sign goes on stdin.
-        rc, out, err = self.module.run_command([openssl, 'dgst', '-sha256', '-sign', p['client_private_key_path'],
-                                                '-passin', 'pass:'],
-                                               data=data.encode('ascii'), binary_data=True, encoding=None)
-        if rc != 0 or not out:
-            if isinstance(err, bytes):
-                err = err.decode('utf-8', 'replace')
-            raise EntraError('Could not sign the client assertion with client_private_key_path=%s (openssl rc=%s: %s). '
-                             'The key must be an unencrypted PEM RSA private key matching the certificate'
-                             % (p['client_private_key_path'], rc, (err or '').strip()[:300]))
-        return data + '.' + b64url(out)
+                             % (p['client_certificate_path'], e),
+                             fix='give the PEM certificate registered for the app')
+        sign = _jwt.key_file_signer(p['client_private_key_path'], 'the Entra client assertion')
+        try:
+            return _jwt.client_assertion(self.client_id, self.token_url, sign, certificate_der=der, now=self.clock(),
+                                         lifetime=600)
+        except _jwt.SigningError as e:
+            raise EntraError('%s (client_private_key_path)' % e)
+
+    def _describe_token(self, resp, doing):
+        text = aadsts_text(resp)[0] if resp.status != 200 else 'answer without access_token'
+        return '%s from %s: %s' % (doing, self.token_url, text), None, None
 
     def token(self, doing):
         if self._token and self.clock() < self._token_expires - 60:
@@ -275,17 +206,30 @@ class GraphClient(object):
             form['client_assertion_type'] = JWT_BEARER
             form['client_assertion'] = self._assertion()
         what = 'Could not get a Microsoft Graph token for client_id %s in tenant %s (to %s)' % (
-            self.client_id, self.tenant_id, doing)
-        resp = self._retrying(what, 'POST', self.token_url,
-                              {'Content-Type': 'application/x-www-form-urlencoded', 'Accept': 'application/json'},
-                              urlencode(form), TOKEN_RETRY_STATUSES)
-        body = resp.json() if resp.status == 200 else None
+            self.client_id, self.tenant_id, self._doing or doing)
+        resp = self.request('POST', self.token_url, what, auth=False, data=urlencode(form),
+                            headers={'Content-Type': 'application/x-www-form-urlencoded'},
+                            accept=(200,), retry_statuses=TOKEN_RETRY_STATUSES, describe=self._describe_token)
+        body = resp.json()
         if not (isinstance(body, dict) and body.get('access_token')):
-            text, code = aadsts_text(resp) if resp.status != 200 else ('answer without access_token', None)
-            raise EntraError('%s from %s: %s' % (what, self.token_url, text))
+            raise EntraError('%s from %s: answer without access_token' % (what, self.token_url))
         self._token = body['access_token']
         self._token_expires = self.clock() + int(body.get('expires_in') or 300)
         return self._token
+
+    def auth_headers(self, doing):
+        return {'Authorization': 'Bearer ' + self.token(doing), 'client-request-id': str(uuid.uuid4())}
+
+    def _token_purpose(self, doing, sp_id):
+        self._doing = '%s for service principal %s' % (doing, sp_id)
+
+    def refresh_auth(self, resp):
+        body = resp.json()
+        code = ((body or {}).get('error') or {}).get('code') if isinstance(body, dict) else None
+        if code != 'InvalidAuthenticationToken':
+            return False
+        self._token = None  # expired or revoked access token: one fresh token, then give up
+        return True
 
     # ---- Graph calls ------------------------------------------------------------------
     def sp_label(self, sp_id):
@@ -293,10 +237,9 @@ class GraphClient(object):
         if sp_id not in self._labels:
             self._labels[sp_id] = 'service principal %s' % sp_id
             try:
-                resp = self._send('GET', '%s/v1.0/servicePrincipals/%s?$select=id,displayName'
-                                  % (self.graph_url, quote(sp_id, safe='')),
-                                  {'Authorization': 'Bearer ' + (self._token or ''), 'Accept': 'application/json'},
-                                  None)
+                resp = self.exchange('GET', '%s/v1.0/servicePrincipals/%s?$select=id,displayName'
+                                     % (self.graph_url, quote(sp_id, safe='')),
+                                     {'Authorization': 'Bearer ' + (self._token or ''), 'Accept': 'application/json'})
                 body = resp.json() if resp.status == 200 else None
                 if isinstance(body, dict) and body.get('displayName'):
                     self._labels[sp_id] = "service principal '%s' (%s)" % (body['displayName'], sp_id)
@@ -306,33 +249,21 @@ class GraphClient(object):
 
     def call(self, method, path, doing, sp_id, job_id=None, body=None, accept=(200, 201, 204)):
         """One Graph v1.0 call; returns the Response when its status is in `accept`."""
-        url = self.graph_url + '/v1.0' + path
-        data = json.dumps(body) if body is not None else None
-        refreshed = False
-        while True:
-            headers = {'Authorization': 'Bearer ' + self.token('%s for service principal %s' % (doing, sp_id)),
-                       'Accept': 'application/json',
-                       'client-request-id': str(uuid.uuid4())}
-            if data is not None:
-                headers['Content-Type'] = 'application/json'
-            what = 'Could not %s for service principal %s (%s %s)' % (doing, sp_id, method, path)
-            resp = self._retrying(what, method, url, headers, data, GRAPH_RETRY_STATUSES)
-            if resp.status in accept:
-                return resp
-            text, code = graph_error_text(resp)
-            if resp.status == 401 and code == 'InvalidAuthenticationToken' and not refreshed:
-                # expired or revoked access token: one fresh token, then give up
-                self._token = None
-                refreshed = True
-                continue
-            raise EntraError(self._explain(resp, text, doing, sp_id, job_id, '/synchronization' in path))
+        def describe(resp, what):
+            return self._explain(resp, doing, sp_id, job_id, '/synchronization' in path), graph_error_text(resp)[1], None
+        self._token_purpose(doing, sp_id)
+        return self.request(method, self.graph_url + '/v1.0' + path,
+                            'Could not %s for service principal %s (%s %s)' % (doing, sp_id, method, path),
+                            body=body, accept=accept, describe=describe)
 
-    def _explain(self, resp, text, doing, sp_id, job_id, sync):
+    def _explain(self, resp, doing, sp_id, job_id, sync):
         status = resp.status
+        text = graph_error_text(resp)[0]
         label = 'service principal %s' % sp_id if status == 404 and not job_id else self.sp_label(sp_id)
         head = 'Could not %s for %s: %s.' % (doing, label, text)
-        retried = ' Retried %d time(s) over %ss (retry_budget %ss).' % (resp.retries, resp.waited, self.retry_budget) \
-            if getattr(resp, 'retries', 0) else ''
+        retried = ' Retried %d time(s) over %ds (retry_budget %ss).' % (resp.attempts - 1, resp.waited,
+                                                                        self.retry_budget) \
+            if resp.attempts > 1 else ''
         if status == 401 and sync:
             fix = (' Graph answers 401 on synchronization endpoints when the app lacks a permission: give the app '
                    '(client_id %s) %s.' % (self.client_id, PERMISSION_HINT))
@@ -350,7 +281,7 @@ class GraphClient(object):
                    "ID nor the app registration's object ID." % (sp_id, self.tenant_id))
         elif status == 429:
             fix = ' Microsoft Graph kept throttling; raise retry_budget or run fewer hosts at once (forks/serial).'
-            if getattr(resp, 'retry_after_refused', False):
+            if getattr(resp, 'retry_refused', False):
                 fix = ' Graph asked to wait longer than the remaining retry_budget; raise retry_budget.'
         elif status == 409:
             fix = ' The conflict persisted (replication delay or a concurrent change); retry later.'
@@ -393,8 +324,15 @@ class GraphClient(object):
                          % (_upper_first(self.sp_label(sp_id)), len(jobs), listing))
 
     def get_secrets(self, sp_id):
-        body = self.call('GET', self.sync_path(sp_id, '/secrets'), 'read the synchronization secrets',
-                         sp_id).json() or {}
+        """The saved keys and values (secret values masked as "*"), or None where the tenant does not
+        offer this read (it is not in Graph's v1.0 metadata)."""
+        try:
+            body = self.call('GET', self.sync_path(sp_id, '/secrets'), 'read the synchronization secrets',
+                             sp_id).json() or {}
+        except EntraError as e:
+            if e.status in SECRETS_UNAVAILABLE_STATUSES:
+                return None
+            raise
         return dict((s.get('key'), s.get('value')) for s in body.get('value') or [])
 
     def put_secrets(self, sp_id, items):
@@ -472,12 +410,62 @@ def set_job_state(module, client, result):
     result['job'] = job_summary(job)
 
 
-def push_credentials(module, client, result, job=None):
-    """entra_scim_credentials: save BaseAddress + SecretToken unless the saved ones validate.
+def saved_credentials_current(client, sp_id, job_id, base):
+    """(True, None) when Entra's saved credentials work against Alation with `base` as BaseAddress,
+    else (False, why).  Validating is what decides: the saved token is never readable."""
+    saved = client.get_secrets(sp_id)  # None: not offered by this tenant, validation alone decides
+    if saved is not None:
+        if 'SecretToken' not in saved:
+            return False, 'no SecretToken saved yet'
+        saved_base = saved.get('BaseAddress')
+        if saved_base not in (None, '*') and saved_base != base:
+            return False, 'the saved BaseAddress is %s, not %s' % (saved_base, base)
+    return client.validate_credentials(sp_id, job_id)
 
-    `module` needs .params (that module's options), .check_mode and .warn(); the action
-    plugin entra_token_rotation passes a controller-side stand-in, and the job it already
-    read, so that only validate + PUT stand between a rotation and the push."""
+
+def save_credentials(client, sp_id, job_id, base, token, validate_before_save=True, check_mode=False):
+    """Validate the proposed BaseAddress + SecretToken (Entra calls Alation with them), then save them.
+
+    Proposed credentials Entra rejects are never saved: the error says what Alation answered."""
+    if validate_before_save:
+        ok, why = client.validate_credentials(sp_id, job_id, [('BaseAddress', base), ('SecretToken', token)])
+        if not ok:
+            raise EntraError(
+                "Refusing to save credentials for %s, job %s: Entra validated them against Alation and the "
+                "Alation SCIM endpoint %s refused them (%s). Nothing was saved" % (client.sp_label(sp_id), job_id, base, why),
+                fix="check base_address and that secret_token is Alation's current token (rotating revokes the "
+                    "previous one)")
+    if not check_mode:
+        client.put_secrets(sp_id, [('BaseAddress', base), ('SecretToken', token)])
+
+
+def lift_quarantine_if_needed(client, sp_id, job, lift=True, wait_healthy_timeout=60, check_mode=False, warn=None):
+    """Restart a quarantined job so that it leaves quarantine; returns (the job, what was done or None)."""
+    summary = job_summary(job)
+    if summary['status_code'] != 'Quarantine':
+        return job, None
+    if not lift:
+        if warn:
+            warn('Synchronization job %s is in quarantine (%s) and lift_quarantine is false'
+                 % (summary['id'], summary['quarantine_reason']))
+        return job, None
+    if check_mode:
+        return job, 'would lift the quarantine'
+    client.lift_quarantine(sp_id, summary['id'])
+    if wait_healthy_timeout > 0:
+        job = client.wait_job(sp_id, summary['id'], lambda j: job_summary(j)['status_code'] != 'Quarantine',
+                              wait_healthy_timeout)
+        if job_summary(job)['status_code'] == 'Quarantine':
+            raise EntraError('Synchronization job %s of %s is still in quarantine (%s) %ss after the restart'
+                             % (summary['id'], client.sp_label(sp_id), job_summary(job)['quarantine_reason'],
+                                wait_healthy_timeout),
+                             fix='see the Provisioning logs of the enterprise app in the Entra admin center')
+    return job, 'lifted the quarantine'
+
+
+def push_credentials(module, client, result, job=None):
+    """entra_scim_credentials: save BaseAddress + SecretToken unless the saved ones validate,
+    then lift a quarantine.  `module` needs .params (that module's options), .check_mode, .warn()."""
     p = module.params
     sp_id, base = p['service_principal_id'], p['base_address']
     job = job or client.pick_job(sp_id, p['job_id'])
@@ -485,61 +473,30 @@ def push_credentials(module, client, result, job=None):
     done = []
 
     up_to_date = False
-    saved = {} if p['force'] else client.get_secrets(sp_id)  # only read to decide "up to date"
-    saved_base = saved.get('BaseAddress')
-    base_readable = saved_base not in (None, '*')
-    if not p['force'] and 'SecretToken' in saved and not (base_readable and saved_base != base):
-        ok, why = client.validate_credentials(sp_id, job_id)
-        result['saved_credentials_valid'] = ok
-        if ok:
-            up_to_date = True
+    if not p['force']:
+        up_to_date, why = saved_credentials_current(client, sp_id, job_id, base)
+        result['saved_credentials_valid'] = up_to_date
+        if up_to_date:
             result['validated'] = True
         else:
             result['saved_credentials_error'] = why
 
     if not up_to_date:
-        if p['validate_before_save']:
-            ok, why = client.validate_credentials(sp_id, job_id, [('BaseAddress', base),
-                                                                  ('SecretToken', p['secret_token'])])
-            if not ok:
-                raise EntraError(
-                    "Refusing to save credentials for %s, job %s: Entra validated them against Alation and the "
-                    "Alation SCIM endpoint %s refused them (%s). Nothing was saved. Check base_address and that "
-                    "secret_token is Alation's current token (rotating revokes the previous one)."
-                    % (client.sp_label(sp_id), job_id, base, why))
-            result['validated'] = True
+        save_credentials(client, sp_id, job_id, base, p['secret_token'], p['validate_before_save'], module.check_mode)
+        result['validated'] = result.get('validated') or p['validate_before_save']
         result['changed'] = True
-        if module.check_mode:
-            done.append('would save BaseAddress and SecretToken')
-        else:
-            client.put_secrets(sp_id, [('BaseAddress', base), ('SecretToken', p['secret_token'])])
-            result['pushed'] = True
-            done.append('saved BaseAddress and SecretToken')
+        result['pushed'] = not module.check_mode
+        done.append('would save BaseAddress and SecretToken' if module.check_mode else 'saved BaseAddress and SecretToken')
     else:
         done.append('saved credentials already valid')
 
-    if job_summary(job)['status_code'] == 'Quarantine':
-        if not p['lift_quarantine']:
-            module.warn('Synchronization job %s is in quarantine (%s) and lift_quarantine is false'
-                        % (job_id, job_summary(job)['quarantine_reason']))
-        elif module.check_mode:
-            result['changed'] = True
-            done.append('would lift the quarantine')
-        else:
-            client.lift_quarantine(sp_id, job_id)
-            result['changed'] = True
-            result['quarantine_lifted'] = True
-            done.append('lifted the quarantine')
-            if p['wait_healthy_timeout'] > 0:
-                job = client.wait_job(sp_id, job_id, lambda j: job_summary(j)['status_code'] != 'Quarantine',
-                                      p['wait_healthy_timeout'])
-                if job_summary(job)['status_code'] == 'Quarantine':
-                    result['job'] = job_summary(job)
-                    raise EntraError('Synchronization job %s of %s is still in quarantine (%s) %ss after the restart; '
-                                     'see Provisioning logs in the Entra admin center'
-                                     % (job_id, client.sp_label(sp_id), job_summary(job)['quarantine_reason'],
-                                        p['wait_healthy_timeout']))
-    if result['changed'] and not module.check_mode and not result['quarantine_lifted']:
+    job, lifted = lift_quarantine_if_needed(client, sp_id, job, p['lift_quarantine'], p['wait_healthy_timeout'],
+                                            module.check_mode, module.warn)
+    if lifted:
+        done.append(lifted)
+        result['changed'] = True
+        result['quarantine_lifted'] = not module.check_mode
+    if result['changed'] and not module.check_mode and not result.get('quarantine_lifted'):
         job = client.get_job(sp_id, job_id)
     result['job'] = job_summary(job)
     result['msg'] = ', '.join(done) if result['changed'] else 'saved credentials already valid, nothing to change'

@@ -181,6 +181,7 @@ class ApiClient(object):
     """
 
     service = 'the API'
+    error_class = ApiError
     retry_statuses = (429, 500, 502, 503, 504)
     max_attempts = 8
     url_fix = 'check the URL options and the network path from the controller (proxy, firewall)'
@@ -202,7 +203,8 @@ class ApiClient(object):
     def auth_headers(self, doing):
         return {}
 
-    def refresh_auth(self):
+    def refresh_auth(self, resp):
+        """After a 401: True when a fresh credential is worth one more try (it was dropped)."""
         return False
 
     def before_send(self, budget, doing):
@@ -216,9 +218,22 @@ class ApiClient(object):
         return wait if wait is not None else backoff_delay(attempt)
 
     def describe(self, resp, doing):
-        """(reason, code, fix) for an answer that is not accepted."""
-        return ('%s: %s answered HTTP %s: %s' % (doing, self.service, resp.status, resp.text() or '(empty body)'),
-                None, None)
+        """(reason, code, fix) for an answer that was not accepted."""
+        reason = '%s: %s answered HTTP %s: %s' % (doing, self.service, resp.status, resp.text() or '(empty body)')
+        return reason + self.retry_note(resp), None, self.status_fix(resp)
+
+    def retry_note(self, resp):
+        if resp.attempts <= 1:
+            return ''
+        return ' (after %d attempts over %.0f s, retry_budget %s s)' % (resp.attempts, resp.waited, self.retry_budget)
+
+    def status_fix(self, resp):
+        if getattr(resp, 'retry_refused', False):
+            return '%s asked to wait longer than the remaining retry_budget (%s s): raise retry_budget' % (
+                self.service, self.retry_budget)
+        if resp.status in self.retry_statuses:
+            return '%s kept answering HTTP %s: retry later, or raise retry_budget' % (self.service, resp.status)
+        return None
 
     # ---- the request -----------------------------------------------------------------------
     def exchange(self, method, url, headers, data=None):
@@ -230,8 +245,8 @@ class ApiClient(object):
                 auth=True, describe=None):
         """Send until an accepted answer (default: any 2xx), retrying within the budget.
 
-        ``body`` is sent as JSON; ``data`` as it is.  Raises ApiError (via ``describe``) for any
-        other answer, and for no answer at all.
+        ``body`` is sent as JSON; ``data`` as it is.  Raises ``error_class`` (worded by
+        ``describe``) for any other answer, and for no answer at all.
         """
         headers = dict(headers or {})
         headers.setdefault('Accept', 'application/json')
@@ -252,31 +267,29 @@ class ApiClient(object):
                 resp = self.exchange(method, url, sent, data)
             except TransportError as e:
                 if e.tls:
-                    raise ApiError('%s: TLS certificate verification failed for %s (%s).' % (doing, where, e.message),
-                                   fix=self.ca_fix)
+                    raise self.error_class('%s: TLS certificate verification failed for %s (%s).'
+                                           % (doing, where, e.message), fix=self.ca_fix)
                 if attempt + 1 >= self.max_attempts or not budget.wait(backoff_delay(attempt)):
-                    raise ApiError('%s: no answer from %s (%s) after %d attempt(s) within retry_budget %s s.'
-                                   % (doing, where, e.message, attempt + 1, self.retry_budget), fix=self.url_fix)
+                    raise self.error_class('%s: no answer from %s (%s); gave up after %d attempt(s) within '
+                                           'retry_budget %s s.' % (doing, where, e.message, attempt + 1,
+                                                                   self.retry_budget), fix=self.url_fix)
                 attempt += 1
                 continue
             resp.attempts, resp.waited = attempt + 1, budget.spent()
             self.after_response(resp)
             if (200 <= resp.status < 300) if accept is None else (resp.status in accept):
                 return resp
-            if resp.status == 401 and auth and not refreshed and self.refresh_auth():
+            if resp.status == 401 and auth and not refreshed and self.refresh_auth(resp):
                 refreshed = True
                 continue
             if resp.status in retry_statuses and attempt + 1 < self.max_attempts:
-                if budget.wait(self.retry_delay(resp, attempt)):
+                delay = self.retry_delay(resp, attempt)
+                if budget.wait(delay):
                     attempt += 1
                     continue
+                resp.retry_refused = delay > budget.remaining()
             reason, code, fix = (describe or self.describe)(resp, doing)
-            if attempt:
-                reason = '%s (after %d attempts over %.0f s, retry_budget %s s)' % (
-                    reason.rstrip('.'), attempt + 1, budget.spent(), self.retry_budget)
-            if resp.status in retry_statuses and not fix:
-                fix = ('%s kept answering HTTP %s: retry later, or raise retry_budget' % (self.service, resp.status))
-            raise ApiError(reason, fix=fix, status=resp.status, code=code)
+            raise self.error_class(reason, fix=fix, status=resp.status, code=code)
 
     def request_json(self, method, url, doing, **kw):
         return self.request(method, url, doing, **kw).json()

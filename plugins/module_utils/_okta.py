@@ -8,10 +8,9 @@ collection only *reads* from Okta: the System Log, to tell whether provisioning 
 after an operator pasted a rotated token.  Two ways to authenticate:
 
 - ``SSWS <api token>`` (an admin's API token);
-- an OAuth 2.0 service app with ``private_key_jwt``: a client assertion signed RS256 by a
-  caller-supplied ``signer(bytes) -> signature bytes`` (the module signs with the ``openssl``
-  CLI so that no crypto library is needed), exchanged at ``/oauth2/v1/token`` for a scoped
-  access token (default scope ``okta.logs.read``).
+- an OAuth 2.0 service app with ``private_key_jwt``: a client assertion (``_jwt.py``) signed
+  RS256 by a ``signer(bytes) -> signature bytes`` (``_jwt.key_file_signer``), exchanged at
+  ``/oauth2/v1/token`` for a scoped access token (default scope ``okta.logs.read``).
 
 Rate limits: ``X-Rate-Limit-Remaining`` / ``X-Rate-Limit-Reset`` (epoch seconds) are read from
 every answer; when nothing remains the next call waits for the reset, and a 429 (``E0000047``)
@@ -24,20 +23,13 @@ they can be unit tested.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import base64
-import json
 import re
 import time
-import uuid
 
 from ansible.module_utils.six.moves.urllib.parse import urlencode, urlsplit
 
-from ansible_collections.alation.scim.plugins.module_utils._http import (
-    RetryBudget,
-    TransportError,
-    backoff_delay,
-)
-from ansible_collections.alation.scim.plugins.module_utils._idp import IdpError, IdpHttpClient, idp_http_argument_spec
+from ansible_collections.alation.scim.plugins.module_utils import _jwt
+from ansible_collections.alation.scim.plugins.module_utils._http import ApiClient, ApiError, backoff_delay, http_argument_spec
 
 DEFAULT_SCOPES = ('okta.logs.read',)
 JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -60,7 +52,7 @@ ERROR_HINTS = {
                  '(or use the OAuth service app) and set api_token / OKTA_API_TOKEN.'),
     'E0000007': 'Not found: check org_url and app_id.',
     'E0000015': 'This feature is not enabled for the org.',
-    'E0000047': 'Okta rate limit exceeded and the wait budget ran out: retry later or raise max_wait.',
+    'E0000047': 'Okta rate limit exceeded and the wait budget ran out: retry later or raise retry_budget.',
     'E0000001': 'Okta rejected the request parameters.',
     'E0000030': 'Okta rejected a date parameter: since must be ISO 8601 (e.g. 2026-01-31T12:00:00Z).',
 }
@@ -81,15 +73,11 @@ _LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="?([^",;]+)"?')
 _ISO_RE = re.compile(r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$')
 
 
-class OktaError(IdpError):
+class OktaError(ApiError):
     """A failed Okta call; the message says what was being done and what to do."""
 
 
 # ------------------------------------------------------------------ pure helpers
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
-
-
 def normalize_org_url(org_url):
     """'https://example.okta.com' (no trailing slash); raise OktaError unless https://host."""
     url = (org_url or '').strip().rstrip('/')
@@ -135,41 +123,26 @@ def next_link(header):
 
 def build_client_assertion(client_id, audience, signer, key_id=None, now=None, jti=None):
     """A private_key_jwt client assertion (RFC 7523), RS256-signed by `signer`."""
-    now = int(time.time() if now is None else now)
-    header = {'alg': 'RS256', 'typ': 'JWT'}
-    if key_id:
-        header['kid'] = key_id
-    claims = {'iss': client_id, 'sub': client_id, 'aud': audience, 'iat': now,
-              'exp': now + ASSERTION_LIFETIME, 'jti': jti or uuid.uuid4().hex}
-    signing_input = (b64url(json.dumps(header, sort_keys=True, separators=(',', ':')).encode('utf-8')) + '.'
-                     + b64url(json.dumps(claims, sort_keys=True, separators=(',', ':')).encode('utf-8')))
-    signature = signer(signing_input.encode('ascii'))
-    return signing_input + '.' + b64url(signature)
+    return _jwt.client_assertion(client_id, audience, signer, key_id=key_id, now=now, lifetime=ASSERTION_LIFETIME,
+                                 jti=jti)
 
 
 def describe_error(status, body, doing):
-    """One message for an Okta error answer: what was done, Okta's words, the fix."""
+    """(reason, code, fix) for an Okta error answer: what was done, Okta's words, the fix."""
     if isinstance(body, dict) and body.get('errorCode'):
         code = body.get('errorCode')
-        summary = body.get('errorSummary') or ''
         causes = [c.get('errorSummary') for c in body.get('errorCauses') or [] if isinstance(c, dict)]
-        text = '%s: Okta answered HTTP %s %s: %s' % (doing, status, code, summary)
+        text = '%s: Okta answered HTTP %s %s: %s' % (doing, status, code, body.get('errorSummary') or '')
         if causes:
             text += ' (%s)' % '; '.join(c for c in causes if c)
         if body.get('errorId'):
             text += ' [errorId %s]' % body['errorId']
-        hint = ERROR_HINTS.get(code)
-        if hint:
-            text += '. ' + hint
-        return text, code
+        return text, code, ERROR_HINTS.get(code)
     if isinstance(body, dict) and body.get('error'):
         code = body.get('error')
         text = '%s: Okta answered HTTP %s %s: %s' % (doing, status, code, body.get('error_description') or '')
-        hint = OAUTH_HINTS.get(code)
-        if hint:
-            text += '. Fix: ' + hint
-        return text, code
-    return '%s: Okta answered HTTP %s without an Okta error body.' % (doing, status), None
+        return text, code, OAUTH_HINTS.get(code)
+    return '%s: Okta answered HTTP %s without an Okta error body.' % (doing, status), None, None
 
 
 def summarize_event(event):
@@ -281,29 +254,28 @@ class PrivateKeyJwtAuth(object):
         return 'Bearer ' + self._token
 
 
-class OktaClient(IdpHttpClient):
+class OktaClient(ApiClient):
+    """Okta's management API with its rate limits: X-Rate-Limit-Remaining / -Reset are read from
+    every answer; when nothing remains the next call waits for the reset, and a 429 waits until
+    the reset, all within retry_budget."""
+
+    service = 'Okta'
+    error_class = OktaError
+    max_attempts = 6
+    url_fix = 'check org_url and the network path to Okta'
+
     def __init__(self, org_url, auth, **http_options):
         super(OktaClient, self).__init__(**http_options)
         self.org_url = normalize_org_url(org_url)
         self.auth = auth
         self.rate_limit = {'limit': None, 'remaining': None, 'reset': None}
-        self.waited = 0.0
+        self.waited = 0.0  # seconds slept for Okta (rate limits, backoff), reported by the module
+        sleep = self.sleep
 
-    def _note_rate_limit(self, headers):
-        for key in ('limit', 'remaining', 'reset'):
-            value = headers.get('x-rate-limit-' + key)
-            if value is not None:
-                try:
-                    self.rate_limit[key] = int(value)
-                except ValueError:
-                    pass
-
-    def _wait(self, budget, seconds, doing, why):
-        seconds = max(0.0, seconds)
-        if not budget.wait(seconds):
-            raise OktaError('%s: %s and waiting %.0f s more would exceed max_wait (%s s). Retry later or raise '
-                            'max_wait.' % (doing, why, seconds, self.max_wait), status=429, code='E0000047')
-        self.waited += seconds
+        def counted_sleep(seconds):
+            self.waited += seconds
+            sleep(seconds)
+        self.sleep = counted_sleep
 
     def _until_reset(self):
         reset = self.rate_limit.get('reset')
@@ -312,55 +284,54 @@ class OktaClient(IdpHttpClient):
         # +1 s: the reset is whole seconds and the window has to have really rolled over
         return reset - self.clock() + 1
 
+    def before_send(self, budget, doing):
+        if self.rate_limit.get('remaining') == 0:
+            delay = self._until_reset()
+            if delay and delay > 0:
+                if not budget.wait(delay):
+                    raise OktaError('%s: the Okta rate limit is used up until its reset, and waiting %.0f s more would '
+                                    'exceed retry_budget (%s s)' % (doing, delay, self.retry_budget),
+                                    fix='retry later, or raise retry_budget', status=429, code='E0000047')
+            self.rate_limit['remaining'] = None
+
+    def after_response(self, resp):
+        for key in ('limit', 'remaining', 'reset'):
+            value = resp.headers.get('x-rate-limit-' + key)
+            if value is not None:
+                try:
+                    self.rate_limit[key] = int(value)
+                except ValueError:
+                    pass
+
+    def retry_delay(self, resp, attempt):
+        delay = self._until_reset() if resp.status == 429 else None
+        return delay if delay is not None and delay > 0 else backoff_delay(attempt)
+
+    def describe(self, resp, doing):
+        reason, code, fix = describe_error(resp.status, resp.json(), doing)
+        if resp.status == 429:
+            code = code or 'E0000047'
+            fix = ('Okta kept answering 429 E0000047 (rate limit exceeded) for longer than retry_budget (%s s): retry '
+                   'later, or raise retry_budget' % self.retry_budget)
+        return reason, code, fix
+
+    def auth_headers(self, doing):
+        return {'Authorization': self.auth.header(self)}
+
+    def refresh_auth(self, resp):
+        if not isinstance(self.auth, PrivateKeyJwtAuth):
+            return False
+        self.auth.invalidate()  # a cached access token may have expired early: get a fresh one once
+        return True
+
     def call(self, method, url, doing, data=None, headers=None, auth=True):
-        """One API call with rate-limit waits and bounded retries; parsed JSON body (or None)."""
+        """One API call with rate-limit waits and bounded retries; (parsed JSON body or None, Response)."""
         if not url.startswith('https://'):
             url = self.org_url + url
-        budget = RetryBudget(self.max_wait, clock=self.clock, sleep=self.sleep)
-        attempt = 0
-        auth_retried = False
-        while True:
-            if self.rate_limit.get('remaining') == 0:
-                delay = self._until_reset()
-                if delay and delay > 0:
-                    self._wait(budget, delay, doing, 'the Okta rate limit is used up until its reset')
-                self.rate_limit['remaining'] = None
-            hdrs = {'Accept': 'application/json', 'User-Agent': 'alation.scim'}
-            hdrs.update(headers or {})
-            if auth:
-                hdrs['Authorization'] = self.auth.header(self)
-            try:
-                resp = self.exchange(method, url, hdrs, data)
-            except TransportError as e:
-                if e.tls or attempt >= self.retries:
-                    fix = ('check ca_path (the CA that signed the Okta endpoint certificate)' if e.tls
-                           else 'check org_url and the network path to Okta')
-                    raise OktaError('%s: could not reach %s: %s. Fix: %s.' % (doing, url, e.message, fix))
-                self._wait(budget, backoff_delay(attempt), doing, 'Okta could not be reached (%s)' % e.message)
-                attempt += 1
-                continue
-            self._note_rate_limit(resp.headers)
-            if 200 <= resp.status < 300:
-                return resp.json(), resp
-            body = resp.json()
-            if resp.status == 429 and attempt < self.retries:
-                delay = self._until_reset()
-                if delay is None or delay <= 0:
-                    delay = backoff_delay(attempt)
-                self._wait(budget, delay, doing, 'Okta answered 429 E0000047 (rate limit exceeded)')
-                attempt += 1
-                continue
-            if resp.status >= 500 and attempt < self.retries:
-                self._wait(budget, backoff_delay(attempt), doing, 'Okta answered HTTP %s' % resp.status)
-                attempt += 1
-                continue
-            if resp.status == 401 and auth and not auth_retried and isinstance(self.auth, PrivateKeyJwtAuth):
-                # a cached access token may have expired early: get a fresh one once
-                self.auth.invalidate()
-                auth_retried = True
-                continue
-            message, code = describe_error(resp.status, body, doing)
-            raise OktaError(message, status=resp.status, code=code)
+        hdrs = {'User-Agent': 'alation.scim'}
+        hdrs.update(headers or {})
+        resp = self.request(method, url, doing, headers=hdrs, data=data, auth=auth)
+        return resp.json(), resp
 
     def call_json(self, method, url, doing, **kw):
         return self.call(method, url, doing, **kw)[0]
@@ -394,7 +365,7 @@ class OktaClient(IdpHttpClient):
 def okta_argument_spec():
     """Connection and auth options shared by Okta modules (doc fragments alation.scim.okta_auth, idp_http)."""
     from ansible.module_utils.basic import env_fallback
-    spec = idp_http_argument_spec()
+    spec = http_argument_spec()
     spec.update(
         org_url=dict(type='str', required=True, fallback=(env_fallback, ['OKTA_ORG_URL'])),
         api_token=dict(type='str', no_log=True, fallback=(env_fallback, ['OKTA_API_TOKEN'])),
@@ -407,22 +378,16 @@ def okta_argument_spec():
     return spec
 
 
-def openssl_signer(module, key_path, openssl='openssl'):
-    """signer(bytes) -> RS256 signature, made by `openssl dgst -sha256 -sign` (data on stdin)."""
-    def sign(data):
-        binary = module.get_bin_path(openssl, required=False)
-        if not binary:
-            raise OktaError('Signing the Okta client assertion: the openssl command was not found on the controller. '
-                            'Fix: install openssl (Debian: apt-get install openssl).')
-        rc, out, err = module.run_command([binary, 'dgst', '-sha256', '-sign', key_path], data=data,
-                                          binary_data=True, encoding=None)
-        if rc != 0 or not out:
-            if isinstance(err, bytes):
-                err = err.decode('utf-8', 'replace')
-            raise OktaError('Signing the Okta client assertion with private_key_path %s failed (openssl rc=%s): %s. '
-                            'Fix: give the PEM RSA private key of the service app.' % (key_path, rc, (err or '').strip()[:300]))
-        return out
-    return sign
+def key_signer(key_path):
+    """signer(bytes) -> RS256 signature with the service app's key (errors become OktaError)."""
+    sign = _jwt.key_file_signer(key_path, 'the Okta client assertion (private_key_path)')
+
+    def signer(data):
+        try:
+            return sign(data)
+        except _jwt.SigningError as e:
+            raise OktaError(str(e), fix='give the PEM RSA private key of the service app')
+    return signer
 
 
 def client_from_module(module):
@@ -431,7 +396,7 @@ def client_from_module(module):
     if p.get('api_token'):
         auth = SswsAuth(p['api_token'])
     elif p.get('client_id') and p.get('private_key_path'):
-        auth = PrivateKeyJwtAuth(p['client_id'], openssl_signer(module, p['private_key_path']),
+        auth = PrivateKeyJwtAuth(p['client_id'], key_signer(p['private_key_path']),
                                  scopes=p.get('scopes') or DEFAULT_SCOPES, key_id=p.get('key_id'),
                                  token_url=p.get('token_url'))
     else:
@@ -439,6 +404,6 @@ def client_from_module(module):
                              'private_key_path (or OKTA_CLIENT_ID and OKTA_PRIVATE_KEY_PATH) for an OAuth service app.')
     try:
         return OktaClient(p['org_url'], auth, validate_certs=p.get('validate_certs', True), ca_path=p.get('ca_path'),
-                          timeout=p.get('timeout') or 30, max_wait=p.get('max_wait') or 0)
+                          timeout=p.get('timeout') or 30, retry_budget=p.get('retry_budget') or 0)
     except OktaError as e:
         module.fail_json(msg=e.message)

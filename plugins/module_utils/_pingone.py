@@ -25,13 +25,7 @@ import re
 from ansible.module_utils.six import string_types
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urlsplit
 
-from ansible_collections.alation.scim.plugins.module_utils._http import (
-    RetryBudget,
-    TransportError,
-    backoff_delay,
-    parse_retry_after,
-)
-from ansible_collections.alation.scim.plugins.module_utils._idp import IdpError, IdpHttpClient, idp_http_argument_spec
+from ansible_collections.alation.scim.plugins.module_utils._http import ApiClient, ApiError, http_argument_spec
 
 # Region code -> top-level domain of api.pingone.<tld> / auth.pingone.<tld>
 REGIONS = {'NA': 'com', 'EU': 'eu', 'AP': 'asia', 'CA': 'ca', 'AU': 'com.au'}
@@ -55,7 +49,7 @@ TOKEN_HINTS = {
 }
 
 
-class PingOneError(IdpError):
+class PingOneError(ApiError):
     """A failed PingOne call; the message says what was being done and what to do."""
 
 
@@ -114,12 +108,11 @@ def updated_store(store, token, store_id):
 
 
 def describe_error(status, body, doing, env_id, store_id=None):
+    """(reason, code, fix) for a PingOne error answer (platform API or its token endpoint)."""
     if isinstance(body, dict) and body.get('error'):
         code = body.get('error')
-        text = '%s: PingOne answered HTTP %s %s: %s' % (doing, status, code, body.get('error_description') or '')
-        if TOKEN_HINTS.get(code):
-            text += '. Fix: ' + TOKEN_HINTS[code]
-        return text, code
+        return ('%s: PingOne answered HTTP %s %s: %s' % (doing, status, code, body.get('error_description') or ''),
+                code, TOKEN_HINTS.get(code))
     code = body.get('code') if isinstance(body, dict) else None
     text = '%s: PingOne answered HTTP %s' % (doing, status)
     if code:
@@ -129,12 +122,17 @@ def describe_error(status, body, doing, env_id, store_id=None):
             text += ' (%s)' % '; '.join(str(d) for d in details if d)
     hint = STATUS_HINTS.get(status)
     if hint and not (status == 404 and store_id is None):
-        text += '. Fix: ' + hint % {'env': env_id, 'store': store_id}
-    return text, code
+        return text, code, hint % {'env': env_id, 'store': store_id}
+    return text, code, None
 
 
 # ------------------------------------------------------------------ the client
-class PingOneClient(IdpHttpClient):
+class PingOneClient(ApiClient):
+    service = 'PingOne'
+    error_class = PingOneError
+    max_attempts = 6
+    url_fix = 'check region / api_url / auth_url and the network path to PingOne'
+
     def __init__(self, environment_id, client_id, client_secret, region='NA', api_url=None, auth_url=None,
                  auth_environment_id=None, token_auth_method='client_secret_basic', **http_options):
         super(PingOneClient, self).__init__(**http_options)
@@ -146,34 +144,13 @@ class PingOneClient(IdpHttpClient):
         self.token_auth_method = token_auth_method
         self._token = None
         self._expires = 0
+        self._store_id = None
 
-    def _request(self, method, url, doing, headers, data=None, store_id=None):
-        budget = RetryBudget(self.max_wait, clock=self.clock, sleep=self.sleep)
-        attempt = 0
-        while True:
-            try:
-                resp = self.exchange(method, url, headers, data)
-            except TransportError as e:
-                if e.tls or attempt >= self.retries or not budget.wait(backoff_delay(attempt)):
-                    fix = ('check ca_path (the CA that signed the PingOne endpoint certificate)' if e.tls
-                           else 'check region / api_url / auth_url and the network path to PingOne')
-                    raise PingOneError('%s: could not reach %s: %s. Fix: %s.' % (doing, url, e.message, fix))
-                attempt += 1
-                continue
-            if 200 <= resp.status < 300:
-                return resp
-            retryable = resp.status == 429 or resp.status >= 500
-            if retryable and attempt < self.retries:
-                delay = parse_retry_after(resp.headers.get('retry-after'))
-                if delay is None:
-                    delay = backoff_delay(attempt)
-                if budget.wait(delay):
-                    attempt += 1
-                    continue
-            message, code = describe_error(resp.status, resp.json(), doing, self.env_id, store_id)
-            if resp.status == 429:
-                message += '. PingOne kept throttling for longer than max_wait (%s s): retry later.' % self.max_wait
-            raise PingOneError(message, status=resp.status, code=code)
+    def describe(self, resp, doing):
+        reason, code, fix = describe_error(resp.status, resp.json(), doing, self.env_id, self._store_id)
+        if resp.status == 429:
+            fix = 'PingOne kept throttling for longer than retry_budget (%s s): retry later.' % self.retry_budget
+        return reason + self.retry_note(resp), code, fix or self.status_fix(resp)
 
     def access_token(self):
         if self._token and self.clock() < self._expires - 60:
@@ -181,28 +158,30 @@ class PingOneClient(IdpHttpClient):
         url = '%s/%s/as/token' % (self.auth_url, quote(self.auth_env_id, safe=''))
         doing = 'Getting a PingOne access token for worker app %s from %s' % (self.client_id, url)
         form = [('grant_type', 'client_credentials')]
-        headers = {'Content-Type': 'application/x-www-form-urlencoded', 'Accept': 'application/json'}
+        headers = {'Content-Type': 'application/x-www-form-urlencoded'}
         if self.token_auth_method == 'client_secret_post':
             form += [('client_id', self.client_id), ('client_secret', self.client_secret)]
         else:
             pair = ('%s:%s' % (quote(self.client_id, safe=''), quote(self.client_secret, safe=''))).encode('utf-8')
             headers['Authorization'] = 'Basic ' + base64.b64encode(pair).decode('ascii')
-        resp = self._request('POST', url, doing, headers, data=urlencode(form))
-        body = resp.json() or {}
+        body = self.request('POST', url, doing, headers=headers, data=urlencode(form), auth=False).json() or {}
         if not body.get('access_token'):
             raise PingOneError(doing + ': the answer carried no access_token.')
         self._token = body['access_token']
         self._expires = self.clock() + int(body.get('expires_in') or 3600)
         return self._token
 
+    def auth_headers(self, doing):
+        return {'Authorization': 'Bearer ' + self.access_token()}
+
+    def refresh_auth(self, resp):
+        self._token = None  # an access token revoked or expired early: one fresh one
+        return True
+
     def call(self, method, path, doing, body=None, store_id=None):
+        self._store_id = store_id
         url = '%s/v1/environments/%s%s' % (self.api_url, quote(self.env_id, safe=''), path)
-        headers = {'Accept': 'application/json', 'Authorization': 'Bearer ' + self.access_token()}
-        data = None
-        if body is not None:
-            headers['Content-Type'] = 'application/json'
-            data = json.dumps(body)
-        return self._request(method, url, doing, headers, data=data, store_id=store_id).json()
+        return self.request(method, url, doing, body=body).json()
 
     def get_store(self, store_id):
         return self.call('GET', '/propagation/stores/%s' % quote(store_id, safe=''),
@@ -222,7 +201,7 @@ class PingOneClient(IdpHttpClient):
 def pingone_argument_spec():
     """Connection options of PingOne modules (doc fragments alation.scim.pingone_auth, idp_http)."""
     from ansible.module_utils.basic import env_fallback
-    spec = idp_http_argument_spec()
+    spec = http_argument_spec()
     spec.update(
         environment_id=dict(type='str', required=True, fallback=(env_fallback, ['PINGONE_ENVIRONMENT_ID'])),
         auth_environment_id=dict(type='str'),
@@ -245,6 +224,6 @@ def client_from_module(module):
                              api_url=p.get('api_url'), auth_url=p.get('auth_url'),
                              auth_environment_id=p.get('auth_environment_id'),
                              token_auth_method=p['token_auth_method'], validate_certs=p['validate_certs'],
-                             ca_path=p.get('ca_path'), timeout=p['timeout'], max_wait=p['max_wait'])
+                             ca_path=p.get('ca_path'), timeout=p['timeout'], retry_budget=p['retry_budget'])
     except PingOneError as e:
         module.fail_json(msg=e.message)

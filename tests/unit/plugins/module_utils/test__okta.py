@@ -70,20 +70,20 @@ def test_since_needs_zone(since):
 def test_describe_error_okta_body_with_hint():
     body = {"errorCode": "E0000011", "errorSummary": "Invalid token provided", "errorId": "oae1",
             "errorCauses": []}
-    text, code = _okta.describe_error(401, body, "Reading the log")
+    text, code, fix = _okta.describe_error(401, body, "Reading the log")
     assert code == "E0000011"
     assert text.startswith("Reading the log: Okta answered HTTP 401 E0000011: Invalid token provided")
-    assert "Security > API > Tokens" in text
+    assert "Security > API > Tokens" in fix
 
 
 def test_describe_error_oauth_body_with_hint():
-    text, code = _okta.describe_error(400, {"error": "invalid_scope", "error_description": "nope"}, "Token")
-    assert code == "invalid_scope" and "okta.logs.read" in text
+    text, code, fix = _okta.describe_error(400, {"error": "invalid_scope", "error_description": "nope"}, "Token")
+    assert code == "invalid_scope" and "nope" in text and "okta.logs.read" in fix
 
 
 def test_describe_error_without_body():
-    text, code = _okta.describe_error(502, None, "Doing")
-    assert code is None and "HTTP 502" in text
+    text, code, fix = _okta.describe_error(502, None, "Doing")
+    assert code is None and "HTTP 502" in text and fix is None
 
 
 def ev(result, published, reason=None):
@@ -128,7 +128,8 @@ def test_client_assertion_claims_and_signature_input():
 
     assert json.loads(base64.urlsafe_b64decode(pad(head))) == {"alg": "RS256", "typ": "JWT", "kid": "k1"}
     assert json.loads(base64.urlsafe_b64decode(pad(claims))) == {
-        "iss": CLIENT, "sub": CLIENT, "aud": "https://o/oauth2/v1/token", "iat": 1000, "exp": 1300, "jti": "j"}
+        "iss": CLIENT, "sub": CLIENT, "aud": "https://o/oauth2/v1/token", "iat": 1000, "nbf": 1000, "exp": 1300,
+        "jti": "j"}
     assert seen == [(head + "." + claims).encode("ascii")]
     assert base64.urlsafe_b64decode(pad(sig)) == b"sig"
 
@@ -160,7 +161,7 @@ def test_429_waits_until_reset_then_succeeds():
     responses = [Response(429, rl, json.dumps({"errorCode": "E0000047"}).encode()),
                  Response(200, {"X-Rate-Limit-Remaining": "5", "X-Rate-Limit-Reset": "1070"}, b"[]")]
     c = _okta.OktaClient("https://o.okta.com", _okta.SswsAuth("t"), transport=fake_transport(responses, calls),
-                         clock=clock.time, sleep=clock.sleep, max_wait=60)
+                         clock=clock.time, sleep=clock.sleep, retry_budget=60)
     assert c.call_json("GET", "/api/v1/logs", "Reading") == []
     assert clock.slept == [11.0]  # until the reset, plus one second
     assert calls[0][2]["Authorization"] == "SSWS t"
@@ -183,10 +184,10 @@ def test_429_beyond_budget_fails_clearly():
     clock = FakeClock()
     responses = [Response(429, {"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "1500"}, b"{}")]
     c = _okta.OktaClient("https://o.okta.com", _okta.SswsAuth("t"), transport=fake_transport(responses, []),
-                         clock=clock.time, sleep=clock.sleep, max_wait=30)
+                         clock=clock.time, sleep=clock.sleep, retry_budget=30)
     with pytest.raises(_okta.OktaError) as e:
         c.call_json("GET", "/a", "Reading the log")
-    assert "max_wait" in e.value.message and e.value.code == "E0000047"
+    assert "retry_budget" in e.value.message and e.value.code == "E0000047"
     assert clock.slept == []
 
 
@@ -344,8 +345,8 @@ def test_throttle_fault_waits_for_reset(world, org):
 def test_rate_limit_exhausted_gives_429_e0000047(world, org):
     org.set_fault({"mode": "throttle", "reset_in": 60})
     with pytest.raises(_okta.OktaError) as e:
-        client(world, max_wait=2).provisioning_events(APP, since_now())
-    assert e.value.code == "E0000047" and "max_wait" in e.value.message
+        client(world, retry_budget=2).provisioning_events(APP, since_now())
+    assert e.value.code == "E0000047" and "retry_budget" in e.value.message
 
 
 def test_connections_api_quirk_for_custom_apps(world, org):
@@ -358,7 +359,7 @@ def test_connections_api_quirk_for_custom_apps(world, org):
 
 
 def test_tls_is_verified(world, org):
-    c = _okta.OktaClient(world["url"], _okta.SswsAuth(API_TOKEN), retries=0)  # system CAs only
+    c = _okta.OktaClient(world["url"], _okta.SswsAuth(API_TOKEN), retry_budget=0)  # system CAs only
     with pytest.raises(_okta.OktaError) as e:
         c.provisioning_events(APP, since_now())
     assert "ca_path" in e.value.message

@@ -83,12 +83,12 @@ def test_redact_store_masks_every_secret():
 
 def test_describe_error_hints():
     body = {"id": "x", "code": "ACCESS_FAILED", "message": "no access", "details": []}
-    text, code = _pingone.describe_error(403, body, "Reading", ENV, STORE)
-    assert code == "ACCESS_FAILED" and "Environment Admin" in text and ENV in text
-    text, _code = _pingone.describe_error(404, {"code": "NOT_FOUND", "message": "m"}, "Reading", ENV, STORE)
-    assert STORE in text and "store_id" in text
-    text, code = _pingone.describe_error(401, {"error": "invalid_client", "error_description": "d"}, "Tok", ENV)
-    assert code == "invalid_client" and "token_auth_method" in text
+    text, code, fix = _pingone.describe_error(403, body, "Reading", ENV, STORE)
+    assert code == "ACCESS_FAILED" and "Environment Admin" in fix and ENV in fix and "no access" in text
+    text, _code, fix = _pingone.describe_error(404, {"code": "NOT_FOUND", "message": "m"}, "Reading", ENV, STORE)
+    assert STORE in fix and "store_id" in fix
+    text, code, fix = _pingone.describe_error(401, {"error": "invalid_client", "error_description": "d"}, "Tok", ENV)
+    assert code == "invalid_client" and "token_auth_method" in fix
 
 
 def test_429_honours_retry_after():
@@ -213,5 +213,5 @@ def test_throttling_is_ridden_out(world, p1):
 def test_throttling_beyond_budget(world, p1):
     p1.set_fault({"mode": "throttle", "retry_after": 5})
     with pytest.raises(_pingone.PingOneError) as e:
-        client(world, max_wait=3).get_store(STORE)
-    assert e.value.status == 429 and "max_wait" in e.value.message
+        client(world, retry_budget=3).get_store(STORE)
+    assert e.value.status == 429 and "retry_budget" in e.value.message
