@@ -52,8 +52,12 @@ options:
     description:
       - File on the host where the module records what this launch saw, the token's expiry and whether there
         is one (never the token), readable by root only. Not written in check mode.
-      - M(alation.scim.entra_token_rotation) reads it before its one launch to decide whether to pause the
-        Entra ID provisioning job; without a record it pauses as a precaution.
+      - The rotation cycle (M(alation.scim.token_rotation_cycle)) keeps its push state in the same file (the
+        keyed fingerprint of the token it last pushed, whether a push is owed, an IdP preparation left to
+        undo); the modules keep that part as it is, and M(alation.scim.token_rotate) marks a push as owed when
+        it rotated.
+      - The cycle reads it before its one launch to decide whether to prepare the IdP (pause Entra ID's
+        provisioning job); without a record it prepares as a precaution.
     type: path
 notes:
   - Runs on the Alation host and needs root there, so use C(become=true).

@@ -25,7 +25,7 @@ import signal
 import subprocess
 import time
 
-from ansible_collections.alation.scim.plugins.module_utils._token_state import expiry_record, host_key
+from ansible_collections.alation.scim.plugins.module_utils._token_state import expiry_record, host_key, record_push, with_push
 
 LOCK_PATH = '/var/lock/alation_scim_token.lock'
 OUTPUT_EXCERPT_LIMIT = 2000
@@ -651,12 +651,31 @@ def fail_module(module, error):
                      nothing_changed=error.nothing_changed)
 
 
-def record_expiry(module, state, now):
-    """Write the expiry record (no token) when asked and not in check mode; a failure only warns,
-    since without a record a rotation run just pauses the IdP job when it may not need to."""
+def _read_text(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def record_expiry(module, state, now, pending=False):
+    """Write the expiry record (no token) when asked and not in check mode, keeping the rotation
+    cycle's push state in it; `pending` marks that a push is owed (this launch rotated, or may
+    have).  `state` None keeps the recorded expiry (a launch that gave no answer).  Returns the
+    record as written ({} without a path), which the cycle rewrites after a push without reading
+    it first.  A failure only warns: without a record a rotation run prepares the IdP as a
+    precaution and pushes when unsure."""
     path = module.params.get('expiry_record_path')
-    if not path or module.check_mode:
-        return
+    if not path:
+        return {}
+    old = _read_text(path)
+    push = dict(record_push(old))
+    if pending:
+        push.update(pending=True, rotated_epoch=int(now))
+    text = with_push(old, push) if state is None else expiry_record(state, now, host_key(module.params), push)
+    if module.check_mode or (state is None and not pending):
+        return json.loads(text)
     tmp = '%s.%d.tmp' % (path, os.getpid())
     try:
         directory = os.path.dirname(path)
@@ -664,10 +683,11 @@ def record_expiry(module, state, now):
             os.makedirs(directory, 0o700)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, 'w') as handle:
-            handle.write(expiry_record(state, now, host_key(module.params)) + '\n')
+            handle.write(text + '\n')
         os.rename(tmp, path)
     except (IOError, OSError) as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        module.warn('Could not write the expiry record %s (%s); the next rotation run will pause the IdP job '
+        module.warn('Could not write the expiry record %s (%s); the next rotation run will prepare the IdP '
                     'as a precaution. Check that the directory is writable by root.' % (path, exc))
+    return json.loads(text)

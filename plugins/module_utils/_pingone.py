@@ -33,6 +33,9 @@ TOKEN_KEY = 'OAUTH_ACCESS_TOKEN'
 BEARER_METHOD = 'OAuth 2 Bearer Token'
 REDACTED = '********'
 _SECRET_KEY_RE = re.compile(r'(PASSWORD|SECRET|TOKEN)', re.I)
+# What a masked read-back may look like (PingOne's behaviour is not documented): the key left out,
+# null, empty, or a run of mask characters.
+_MASK_RE = re.compile(u'^[*\u2022xX#]{3,}$')
 
 STATUS_HINTS = {
     401: ('PingOne refused the access token: check client_id / client_secret of the worker app and that it '
@@ -83,13 +86,29 @@ def redact_store(store):
 def secret_values(store):
     """Secret-looking configuration values of a store as read (to keep them out of any output)."""
     conf = (store or {}).get('configuration') or {}
-    return [v for k, v in conf.items() if _SECRET_KEY_RE.search(k) and isinstance(v, string_types) and v]
+    return [v for k, v in conf.items() if _SECRET_KEY_RE.search(k) and isinstance(v, string_types) and not is_masked(v)]
+
+
+def is_masked(value):
+    """True when a secret read back is not the value itself (absent, empty or masked)."""
+    return value is None or not isinstance(value, string_types) or not value.strip() or bool(_MASK_RE.match(value))
+
+
+def stored_token_matches(store, token):
+    """True / False when the store reads back its token in clear, None when PingOne masks it."""
+    value = ((store or {}).get('configuration') or {}).get(TOKEN_KEY)
+    if is_masked(value):
+        return None
+    return value == token
 
 
 def updated_store(store, token, store_id):
     """(store to PUT, changed): the store as read with only configuration.OAUTH_ACCESS_TOKEN replaced.
 
-    Raises PingOneError when the store is not a SCIM store using the bearer token method.
+    A secret field read back masked is left out of the PUT rather than written back as its mask
+    (which would overwrite the real value).  ``changed`` is True when the stored token differs or
+    cannot be read.  Raises PingOneError when the store is not a SCIM store using the bearer token
+    method.
     """
     if not isinstance(store, dict) or not isinstance(store.get('configuration'), dict):
         raise PingOneError('Propagation store %s has no configuration object: it is not a SCIM store.' % store_id)
@@ -102,8 +121,13 @@ def updated_store(store, token, store_id):
                            'Bearer Token" in PingOne first, so that it sends Alation\'s token as a bearer token.'
                            % (store_id, method, BEARER_METHOD))
     new = copy.deepcopy(store)
-    changed = new['configuration'].get(TOKEN_KEY) != token
-    new['configuration'][TOKEN_KEY] = token
+    conf = new['configuration']
+    for key in list(conf):
+        if key != TOKEN_KEY and _SECRET_KEY_RE.search(key) and isinstance(conf[key], string_types) \
+                and is_masked(conf[key]) and conf[key].strip():
+            del conf[key]
+    changed = stored_token_matches(store, token) is not True
+    conf[TOKEN_KEY] = token
     return new, changed
 
 

@@ -26,7 +26,10 @@ from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
 # Severity order: the fleet verdict is the worst status seen.
 STATUSES = ('ok', 'warning', 'critical', 'failed', 'unreachable')
 UNHEALTHY = frozenset(('critical', 'failed', 'unreachable'))
-ACTIONS = ('none', 'rotated', 'would_rotate', 'push_completed', 'failed')
+# none: nothing changed; rotated (and pushed, or handed off); would_rotate / would_push: check mode;
+# pushed: the IdP did not hold the current token and got it; push_completed: the push owed by an
+# earlier rotation; failed.
+ACTIONS = ('none', 'rotated', 'would_rotate', 'pushed', 'would_push', 'push_completed', 'failed')
 
 # The only keys ever written, in output order (the report fact of docs/architecture.md).
 # Anything else a record carries (a registered result, a token) is dropped, never written.
@@ -227,6 +230,54 @@ def _default_message(record, warning_days, critical_days):
     if days is not None and status == 'warning':
         return u'the SCIM token expires in %d day(s) (warning below %d)' % (days, warning_days)
     return None
+
+
+def expiry_phrase(expiry):
+    """'the SCIM token expires 2027-05-28T09:30:00Z (181 days left)', '... expired 3 days ago (...)',
+    'no SCIM token is configured' or 'the expiry is unknown', from a token_info-shaped dict or None."""
+    if not expiry or expiry.get('token_present') is None:
+        return u'the expiry is unknown'
+    if not expiry['token_present']:
+        return u'no SCIM token is configured'
+    days = expiry.get('days_remaining')
+    if days is not None and days < 0:
+        return u'the SCIM token expired %d day(s) ago (%s)' % (-days, expiry.get('expires_at'))
+    return u'the SCIM token expires %s (%s days left)' % (expiry.get('expires_at'), days)
+
+
+def host_record(host, idp, expiry, action, warning_days, critical_days, base_url=None, previous_expires_at=None,
+                rotation_due=None, rotated=False, pushed=False, verified=False, failure=None, detail=None):
+    """The one report record of a host after a rotation cycle or an expiry check (never a token).
+
+    `expiry` is the token's state after the run (token_info's keys) or None when the host was not
+    read; then the expiry fields stay null and `rotation_due` unknown, never false.  `detail` ends
+    the message of a healthy run (where the token went).
+    """
+    expiry = expiry or {}
+    known = expiry.get('token_present') is not None
+    record = {
+        'host': host, 'base_url': base_url, 'idp': idp,
+        'token_present': expiry.get('token_present'), 'expires_at': expiry.get('expires_at'),
+        'days_remaining': expiry.get('days_remaining'), 'previous_expires_at': previous_expires_at,
+        'rotation_due': rotation_due if known or rotation_due else None,
+        'rotated': bool(rotated), 'pushed': bool(pushed), 'verified': bool(verified), 'action': action,
+    }
+    phrase = expiry_phrase(expiry)
+    if failure:
+        record['status'], record['message'] = 'failed', failure
+    else:
+        record['status'] = classify(record['days_remaining'], record['token_present'], warning_days,
+                                    critical_days) or 'failed'
+        head = {
+            'rotated': u'Rotated on %s: %s' % (host, phrase),
+            'would_rotate': u'Would rotate on %s (check mode): %s' % (host, phrase),
+            'would_push': u'Would push the current token on %s (check mode; the IdP does not hold it): %s'
+                          % (host, phrase),
+            'pushed': u'Pushed the current token on %s (the IdP did not hold it): %s' % (host, phrase),
+            'push_completed': u'Finished the push of an earlier rotation on %s: %s' % (host, phrase),
+        }.get(action, u'On %s %s' % (host, phrase))
+        record['message'] = head + (u'; %s' % detail if detail else u'') + u'.'
+    return record
 
 
 def sanitize_record(raw, warning_days, critical_days):

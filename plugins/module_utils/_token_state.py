@@ -12,10 +12,13 @@ into the result keys every host module returns.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import binascii
 import datetime
 import hashlib
+import hmac
 import json
 import math
+import os
 
 SECONDS_PER_DAY = 86400
 
@@ -60,8 +63,11 @@ def describe(state, now_epoch):
 
 
 # The expiry record: what the host's last Django launch saw, kept on the host (no token in it) so
-# that a rotation run can tell before its one launch whether to pause the IdP's provisioning job.
-RECORD_VERSION = 2
+# that a rotation run can tell before its one launch whether to prepare the IdP (pause Entra's job),
+# plus, under "push", what the rotation cycle last did with the IdP: the fingerprint of the token it
+# pushed (never the token), whether a push is still owed, and an IdP preparation left to undo.
+RECORD_VERSION = 3
+READABLE_VERSIONS = (2, 3)
 # The options that say which Alation the launch reached; a record made with others says nothing.
 HOST_KEY_OPTIONS = ('alation_root', 'alation_user', 'entry', 'init_script', 'django_shell_command')
 
@@ -72,25 +78,79 @@ def host_key(options):
     return hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]
 
 
-def expiry_record(state, now_epoch, key):
+def parse_record(record_text):
+    """The record as a dict, or None when missing, unreadable or of an unknown version."""
+    try:
+        record = json.loads(record_text or '')
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(record, dict) or record.get('version') not in READABLE_VERSIONS:
+        return None
+    return record
+
+
+def record_push(record_text):
+    """The record's push state ({} when there is none)."""
+    record = parse_record(record_text) or {}
+    push = record.get('push')
+    return push if isinstance(push, dict) else {}
+
+
+def expiry_record(state, now_epoch, key, push=None):
     """Text of the expiry record for one payload state, reached with the options of `key`."""
     present = bool(state.get('present'))
-    return json.dumps({'version': RECORD_VERSION, 'host_key': key, 'token_present': present,
-                       'expires_epoch': state.get('expires_epoch') if present else None,
-                       'recorded_epoch': int(now_epoch)}, sort_keys=True)
+    record = {'version': RECORD_VERSION, 'host_key': key, 'token_present': present,
+              'expires_epoch': state.get('expires_epoch') if present else None,
+              'recorded_epoch': int(now_epoch)}
+    if push:
+        record['push'] = push
+    return json.dumps(record, sort_keys=True)
+
+
+def with_push(record_text, push):
+    """The record text with its push state replaced (the expiry part kept as it is)."""
+    record = parse_record(record_text) or {'version': RECORD_VERSION}
+    record['version'] = RECORD_VERSION
+    if push:
+        record['push'] = push
+    else:
+        record.pop('push', None)
+    return json.dumps(record, sort_keys=True)
 
 
 def recorded_due(record_text, now_epoch, rotate_before_days, key):
     """What the record says: True (due), False (not due), or None when it cannot say.
 
     None for a missing, unreadable or foreign record, or one made with other host options:
-    the caller then asks the host (one more launch) instead of guessing.
+    the caller then acts as if a rotation may be due instead of guessing.
     """
+    record = parse_record(record_text)
     try:
-        record = json.loads(record_text or '')
-        if record.get('version') != RECORD_VERSION or record.get('host_key') != key:
+        if record is None or record.get('host_key') != key:
             return None
         expires = record['expires_epoch']
         return expires is None or float(expires) <= threshold_epoch(now_epoch, rotate_before_days)
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError):
         return None
+
+
+def new_salt():
+    return binascii.hexlify(os.urandom(16)).decode('ascii')
+
+
+def token_fingerprint(token, salt):
+    """HMAC-SHA256 of the token keyed with a per-host random salt: tells "the same token" apart
+    from "another one" without being a usable stand-in for the token (nothing to brute-force
+    offline without the salt, and the token itself is a long random string)."""
+    return hmac.new(salt.encode('ascii'), token.encode('utf-8'), hashlib.sha256).hexdigest()[:32]
+
+
+def pushed_current(push, driver, target, token):
+    """Whether the last push recorded for this driver and target was of `token`: True, False, or
+    None when nothing was recorded for them."""
+    if not push or push.get('driver') != driver or push.get('target') != target:
+        return None
+    if not push.get('fingerprint') or not push.get('salt'):
+        return None
+    same = getattr(hmac, 'compare_digest', None) or (lambda a, b: a == b)  # Python 2.7 < 2.7.7
+    return same(token_fingerprint(token, push['salt']), push['fingerprint'])

@@ -83,6 +83,15 @@ rotation_due:
   returned: success
   type: bool
   sample: false
+expiry_record:
+  description:
+    - The expiry record as this run left it (O(expiry_record_path)); under C(push), what the rotation cycle
+      (M(alation.scim.token_rotation_cycle)) recorded about its pushes to the IdP. Never a token: C(fingerprint) is
+      a keyed hash.
+  returned: when O(expiry_record_path) is set
+  type: dict
+  sample: {"version": 3, "token_present": true, "expires_epoch": 1782000000, "push": {"driver": "pingone",
+           "pending": false, "pushed_epoch": 1767225600}}
 '''
 
 import time
@@ -103,8 +112,11 @@ def main():
         result = run_payload(module.params, 'info', threshold_epoch(now, module.params['rotate_before_days']))
     except AlationShellError as error:
         fail_module(module, error)
-    record_expiry(module, result['before'], now)
-    module.exit_json(changed=False, **describe(result['before'], now))
+    record = record_expiry(module, result['before'], now)
+    output = describe(result['before'], now)
+    if module.params['expiry_record_path']:
+        output['expiry_record'] = record
+    module.exit_json(changed=False, **output)
 
 
 if __name__ == '__main__':

@@ -54,6 +54,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+expiry_record:
+  description:
+    - The expiry record as this run left it (O(expiry_record_path)); under C(push), what the rotation cycle
+      (M(alation.scim.token_rotation_cycle)) recorded about its pushes to the IdP. Never a token.
+  returned: when O(expiry_record_path) is set
+  type: dict
+  sample: {"version": 3, "token_present": true, "expires_epoch": 1782000000}
 token:
   description: The current SCIM bearer token; null when there is none. Hidden from output by the action plugin.
   returned: success
@@ -105,8 +112,11 @@ def main():
                              return_token=True)
     except AlationShellError as error:
         fail_module(module, error)
-    record_expiry(module, result['before'], now)
-    module.exit_json(changed=False, token=result.get('token'), **describe(result['before'], now))
+    record = record_expiry(module, result['before'], now)
+    output = describe(result['before'], now)
+    if module.params['expiry_record_path']:
+        output['expiry_record'] = record
+    module.exit_json(changed=False, token=result.get('token'), **output)
 
 
 if __name__ == '__main__':

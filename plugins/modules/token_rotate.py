@@ -117,6 +117,16 @@ token:
   returned: when O(return_token=true)
   type: str
   sample: '(hidden)'
+expiry_record:
+  description:
+    - The expiry record as this run left it (O(expiry_record_path)); under C(push), what the rotation cycle
+      (M(alation.scim.token_rotation_cycle)) recorded about its pushes to the IdP. C(push.pending) is true once a
+      rotation happened (or may have) until the cycle recorded a push. Never a token: C(fingerprint) is a keyed
+      hash.
+  returned: when O(expiry_record_path) is set
+  type: dict
+  sample: {"version": 3, "token_present": true, "expires_epoch": 1782000000, "push": {"pending": true,
+           "rotated_epoch": 1767225600}}
 previous_token:
   description: >-
     The token this run replaced (now revoked), to prove it is rejected. Hidden from output by the action plugin.
@@ -149,15 +159,20 @@ def main():
                              force=params['force'], return_token=params['return_token'],
                              allow_write=not module.check_mode)
     except AlationShellError as error:
+        if not error.nothing_changed and not module.check_mode:
+            record_expiry(module, None, now, pending=True)  # it may have rotated: the next run pushes
         fail_module(module, error)
 
     decision = result['decision']
     before = describe(result['before'], now)
     final = describe(result['after'], now) if result['rotated'] else before
-    record_expiry(module, result['after'] if result['rotated'] else result['before'], now)
+    record = record_expiry(module, result['after'] if result['rotated'] else result['before'], now,
+                               pending=result['rotated'])
     rotated = result['rotated'] or (module.check_mode and decision['rotate'])
     output = dict(final, changed=rotated, rotated=rotated, rotation_reason=decision['reason'],
                   previous_expires_at=before['expires_at'])
+    if params['expiry_record_path']:
+        output['expiry_record'] = record
     if params['return_token']:
         output['token'] = result.get('token')
         if 'previous_token' in result:

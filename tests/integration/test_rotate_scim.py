@@ -218,9 +218,10 @@ def test_a_record_that_is_behind_the_database_still_rotates_in_the_one_launch(te
     assert abs(record["expires_epoch"] - testbed.expires_at(host).timestamp()) < 2, "the record follows the rotation"
 
 
-def test_without_a_record_a_read_only_launch_decides_and_writes_one(testbed, sim, run_playbook):
-    """First run on a host (or other host options): no record to trust, so token_info decides first
-    (two launches); the next run has the record and launches once."""
+def test_without_a_record_the_job_is_paused_as_a_precaution_and_one_launch_decides(testbed, sim, run_playbook):
+    """First run on a host (or other host options): no record to trust, so the job is paused as a
+    precaution around the one launch (never a second, read-only launch) and started right after it;
+    the next run has the record, launches once and pauses nothing."""
     host = testbed.hosts[2]
     in_sync(run_playbook, testbed, sim, [host])
     record = "/var/lib/alation_scim/it-%s/expiry.%s.json" % (host, host)
@@ -231,20 +232,21 @@ def test_without_a_record_a_read_only_launch_decides_and_writes_one(testbed, sim
     r = rotate(run_playbook, limit=host)
     assert r.rc == 0, "run failed: %r" % r
     assert host_state(testbed, [host]) == state and r.stats[host]["changed"] == 0
-    assert writes_of(sim, sp, since) == [] and testbed.launches(host) - launches == 2
+    assert writes_of(sim, sp, since) == ["pause", "start"] and testbed.launches(host) - launches == 1
+    assert sim.job(sp)["status"]["code"] == "Active"
     assert testbed.ssh(host, "sudo test -s %s" % record).returncode == 0, "the launch wrote the record"
     launches, since = testbed.launches(host), time.time()
     r2 = rotate(run_playbook, limit=host)
     assert r2.rc == 0 and r2.stats[host]["changed"] == 0
     assert writes_of(sim, sp, since) == [] and testbed.launches(host) - launches == 1
-    # Due without a record: the read-only launch says so, and the job is paused around the rotation.
+    # Due without a record: paused all the same, rotated and pushed in the one launch.
     testbed.ssh(host, "sudo rm %s" % record)
     testbed.expire_in(host, 4)
     old = testbed.current_token(host)
-    since = time.time()
+    launches, since = testbed.launches(host), time.time()
     r3 = rotate(run_playbook, limit=host)
     assert r3.rc == 0, "run failed: %r" % r3
-    assert writes_of(sim, sp, since) == ["pause", "secrets", "start"]
+    assert writes_of(sim, sp, since) == ["pause", "secrets", "start"] and testbed.launches(host) - launches == 1
     assert_pushed_and_working(testbed, sim, host, old)
 
 
@@ -305,7 +307,7 @@ def test_idp_down_after_rotation_then_rerun_finishes_with_one_rotation(testbed, 
     assert new is not None and fp(new) != fp(old)
     text = output(r)
     expires = testbed.expires_at(host).strftime("%Y-%m-%dT%H:%M")
-    says(text, "WAS ROTATED at", expires, "Push the SCIM token to the Entra ID provisioning app",
+    says(text, "WAS ROTATED at", expires, "Push the SCIM token to Microsoft Entra ID",
          "re-run the same playbook with the same inventory and variables", "--limit %s" % host,
          "will not rotate again")
     leak_scanner.add(new)
@@ -448,7 +450,7 @@ def test_driver_custom_with_pending_marker(testbed, run_playbook, tmp_path, leak
     tasks = tmp_path / "custom.yml"
     tasks.write_text(CUSTOM_TASKS.format(flag=flag, out=out))
     flag.write_text("")
-    marker = "/var/lib/alation_scim/it-%s/pending_push.json" % host
+    record = "/var/lib/alation_scim/it-%s/expiry.%s.json" % (host, host)
 
     r = rotate(run_playbook, idp="custom", limit=host, alation_scim_custom_tasks=str(tasks))
     assert r.rc != 0
@@ -457,15 +459,16 @@ def test_driver_custom_with_pending_marker(testbed, run_playbook, tmp_path, leak
     leak_scanner.add(new)
     text = output(r)
     says(text, "WAS ROTATED at", "the custom target is unreachable", "re-run the same playbook")
-    meta = testbed.ssh(host, "sudo stat -c '%%a %%U' %s && sudo cat %s" % (marker, marker))
-    assert meta.returncode == 0, "no pending marker on the host"
+    meta = testbed.ssh(host, "sudo stat -c '%%a %%U' %s && sudo cat %s" % (record, record))
+    assert meta.returncode == 0, "no expiry record on the host"
     perms, body = meta.stdout.split("\n", 1)
     assert perms.strip() == "600 root"
-    pending = json.loads(body)
-    assert pending["driver"] == "custom" and pending["state"] == "rotated"
-    assert pending["expires_at"].startswith(testbed.expires_at(host).strftime("%Y-%m-%dT%H:%M"))
+    push = json.loads(body)["push"]
+    assert push["pending"] is True, "the record must say that a push is owed"
+    assert abs(push["rotated_epoch"] - time.time()) < 600
+    assert abs(json.loads(body)["expires_epoch"] - testbed.expires_at(host).timestamp()) < 2
     clean = new not in body and old not in body
-    assert clean, "the marker must not hold a token"
+    assert clean, "the record must not hold a token"
     assert not out.exists()
 
     flag.unlink()
@@ -476,7 +479,10 @@ def test_driver_custom_with_pending_marker(testbed, run_playbook, tmp_path, leak
     assert digest == hashlib.sha256(new.encode()).hexdigest(), "the custom tasks got another token"
     assert reason == "pending"
     assert url == testbed.scim_base_url(host)
-    assert testbed.ssh(host, "sudo test -e %s" % marker).returncode == 1, "marker left behind"
+    body = testbed.ssh(host, "sudo cat %s" % record).stdout
+    push = json.loads(body)["push"]
+    assert push["pending"] is False and push["driver"] == "custom" and len(push["fingerprint"]) == 32
+    assert new not in body and old not in body
     assert summary_row(r2, host)[3:7] == ["no", "yes", "yes", "push_completed"]
 
     out.unlink()

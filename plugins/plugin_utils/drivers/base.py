@@ -66,6 +66,8 @@ class Driver(object):
     var_prefix = None           # role variables: alation_scim_<var_prefix>_<option>
     needs_operator = False      # a person pastes the token: never rotated unattended
     push_when_unknown = True    # no way to tell and no record of a push: push (API drivers) or not
+    delivers = True             # push() puts the token somewhere (False for `none`)
+    holds_proves_chain = False  # holds() True means the IdP just used the token against Alation
     required_together = ()
     required_one_of = ()
     mutually_exclusive = ()
@@ -77,6 +79,11 @@ class Driver(object):
     @staticmethod
     def argument_spec():
         return {}
+
+    @classmethod
+    def variable_name(cls, option):
+        """The role variable that sets an option."""
+        return 'alation_scim_%s_%s' % (cls.var_prefix, option)
 
     @property
     def yaml_push(self):

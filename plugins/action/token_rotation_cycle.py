@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) alation.scim contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The rotation cycle for any IdP, as one task (docs in plugins/modules/token_rotation_cycle.py).
+
+Why an action plugin: rotating revokes the old token at once, so the IdP must get the new one
+seconds later.  Here the push follows the rotation in the same worker (no waiting for the other
+hosts of the play), the IdP calls run in this process (the token never leaves its memory: no
+module argument, no temp file), and the host sees exactly one Django launch.  The sequence itself
+is plugins/plugin_utils/_cycle.py; this file is the Ansible side: options, the driver's options
+(from `idp_options` or the role's variables), the host over the task's connection, the result.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+import re
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.alation.scim.plugins.module_utils._alation_shell import host_argument_spec
+from ansible_collections.alation.scim.plugins.module_utils._http import ApiError
+from ansible_collections.alation.scim.plugins.plugin_utils._cycle import Cycle, HostError, HostSide, run_cycle
+from ansible_collections.alation.scim.plugins.plugin_utils.drivers import DRIVER_NAMES, driver_class
+from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver, DriverContext
+
+
+def argument_spec():
+    spec = host_argument_spec(
+        idp=dict(type='str', choices=list(DRIVER_NAMES)),
+        idp_options=dict(type='dict', no_log=False),
+        mode=dict(type='str', default='rotate', choices=['rotate', 'check', 'confirm']),
+        stage=dict(type='str', default='all', choices=['all', 'rotate', 'finish']),
+        rotation=dict(type='dict', no_log=True),
+        push_error=dict(type='str'),
+        rotate_before_days=dict(type='int', default=30),
+        force=dict(type='bool', default=False),
+        force_push=dict(type='bool', default=False),
+        operator_present=dict(type='bool', default=False),
+        base_url=dict(type='str'),
+        scim_url=dict(type='str'),
+        verify=dict(type='bool', default=True),
+        verify_path=dict(type='str', default='Users?startIndex=1&count=1'),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        verify_retries=dict(type='int', default=5),
+        verify_delay=dict(type='int', default=3),
+        warning_days=dict(type='int', default=30),
+        critical_days=dict(type='int', default=7),
+    )
+    return spec
+
+
+def scim_url_of(base_url):
+    """Alation's SCIM base URL from its base URL (either form given)."""
+    base = re.sub(r'/+$', '', base_url or '')
+    return re.sub(r'/scim/v2$', '', base) + '/scim/v2/'
+
+
+class _Host(HostSide):
+    def __init__(self, action, task_vars):
+        self.action = action
+        self.task_vars = task_vars
+
+    def launch(self, module, args):
+        return self.action._execute_module(module_name=module, module_args=args, task_vars=self.task_vars)
+
+    def command(self, command):
+        res = self.action._low_level_execute_command(command, sudoable=True)
+        if res.get('rc') != 0:
+            raise HostError('the command on the host failed (rc=%s): %s' % (
+                res.get('rc'), to_text(res.get('stderr') or res.get('stdout') or '').strip()[:500]))
+        return to_text(res.get('stdout') or '')
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_async = False
+    _supports_check_mode = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp  # unused since ansible-core 2.5
+        # token_rotate's raw output holds the token: keep the connection quiet about it at -vvv.
+        self._play_context.no_log = True
+        self._connection._play_context.no_log = True
+        task_vars = task_vars or {}
+        host = task_vars.get('inventory_hostname') or self._play_context.remote_addr
+        try:
+            dummy, params = self.validate_argument_spec(argument_spec(),
+                                                        required_if=[('mode', 'rotate', ['idp']), ('mode', 'confirm', ['idp'])])
+        except AnsibleError as e:
+            result.update(failed=True, msg='Invalid options for alation.scim.token_rotation_cycle: %s'
+                                           % to_native(getattr(e, 'message', e)))
+            return result
+        warnings = []
+        if not params['scim_url']:
+            params['scim_url'] = scim_url_of(params['base_url'])
+        params['host'] = _Host(self, task_vars)
+        check_mode = bool(self._task.check_mode)
+        settings_error = None
+        if params['mode'] == 'check':
+            driver = self._stand_in(params, host, warnings)  # the expiry check never talks to the IdP
+        else:
+            try:
+                driver = self._driver(params, task_vars, host, warnings)
+            except (ApiError, ValueError) as e:
+                settings_error = to_text(getattr(e, 'message', None) or e)
+                driver = self._stand_in(params, host, warnings)
+        cycle = Cycle(driver, host, params, check_mode=check_mode, warn=warnings.append)
+        if settings_error:
+            # Nothing ran yet: still one report, with the host's expiry read (read-only), naming the cause.
+            out = cycle.settings_failed(settings_error)
+        else:
+            out = run_cycle(cycle, params['mode'], params['stage'], params['rotation'], params['push_error'])
+        out.pop('failure_message', None)
+        if warnings:
+            out['warnings'] = warnings
+        result.update(json.loads(json.dumps(out)))
+        if 'token' in result or 'rotation' in result:
+            result['_ansible_no_log'] = True
+        if 'report' in result:
+            result['ansible_facts'] = {'alation_scim_report': result['report']}
+        return result
+
+    def _driver(self, params, task_vars, host, warnings):
+        cls = driver_class(params['idp'])
+        spec = cls.argument_spec()
+        if params['idp_options'] is not None:
+            given, source = dict(params['idp_options']), 'idp_options'
+        else:
+            given, source = {}, 'role variables'
+            for option in spec:
+                name = cls.variable_name(option)
+                if name in task_vars:
+                    value = self._templar.template(task_vars[name])
+                    if value is not None and value != '':
+                        given[option] = value
+        validator = ArgumentSpecValidator(spec, mutually_exclusive=cls.mutually_exclusive or None,
+                                          required_together=cls.required_together or None,
+                                          required_one_of=cls.required_one_of or None)
+        checked = validator.validate(given)
+        if checked.error_messages:
+            names = '' if source == 'idp_options' else ' (role variables %s)' % ', '.join(
+                sorted(set(cls.variable_name(o) for o in spec)))
+            raise ValueError('Invalid settings for the %s driver in %s: %s%s. Nothing was rotated. Fix: set them as '
+                             'ansible-doc -t role alation.scim.token_rotation describes.'
+                             % (params['idp'], source, '; '.join(checked.error_messages), names))
+        context = DriverContext(host, params['scim_url'], check_mode=bool(self._task.check_mode), warn=warnings.append,
+                                loader=self._loader)
+        return cls(checked.validated_parameters, context)
+
+    def _stand_in(self, params, host, warnings):
+        driver = Driver({}, DriverContext(host, params['scim_url'], warn=warnings.append))
+        driver.name = driver.label = params['idp']  # the check copies it into the report; it may be unset
+        return driver
