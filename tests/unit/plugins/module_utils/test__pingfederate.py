@@ -95,8 +95,8 @@ def test_provisioning_state_never_carries_a_secret():
     assert state["token_field_present"] and state["token_field_set"]
     by_name = {f["name"]: f for f in state["target_settings"]}
     assert by_name["SCIM URL"]["value"] == "https://alation.example.com/scim/v2/"
-    assert by_name["Basic Authentication Password"] == {"name": "Basic Authentication Password", "encrypted": True,
-                                                         "set": False}
+    unset = {"name": "Basic Authentication Password", "encrypted": True, "set": False}
+    assert by_name["Basic Authentication Password"] == unset
     assert state["channels"] == [{"name": "Alation users", "active": True}]
     assert not pf.provisioning_state({"id": "x"}, "Access Token")["token_field_present"]
 

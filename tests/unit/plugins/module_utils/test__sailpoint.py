@@ -157,8 +157,8 @@ def test_isc_argument_spec_and_environment(monkeypatch):
     result = ArgumentSpecValidator(copy.deepcopy(spec)).validate({"source_id": "src1"})
     assert not result.error_messages
     p = result.validated_parameters
-    assert (p["tenant"], p["client_id"], p["client_secret"], p["token_key"]) == ("acme", "env-id", "env-secret",
-                                                                                "apiToken")
+    got = (p["tenant"], p["client_id"], p["client_secret"], p["token_key"])
+    assert got == ("acme", "env-id", "env-secret", "apiToken")
     assert sp.isc_target(p) == "https://acme.api.identitynow.com#source=src1"
     with pytest.raises(ApiError) as e:
         sp.isc_client_from_params(dict(p, tenant=None))
