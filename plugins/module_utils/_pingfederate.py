@@ -47,6 +47,8 @@ AUTH_NEEDS = {
     'oauth2': ('client_id', 'client_secret', 'token_url'),
     'client_certificate': ('client_cert_path', 'client_key_path'),
 }
+# the same as AnsibleModule / ArgumentSpecValidator required_if rules
+AUTH_REQUIRED_IF = tuple(('auth', method, AUTH_NEEDS[method]) for method in AUTH_METHODS)
 
 STATUS_FIXES = {
     401: {

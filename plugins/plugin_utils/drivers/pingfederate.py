@@ -22,6 +22,7 @@ __metaclass__ = type
 
 from ansible_collections.alation.scim.plugins.module_utils._http import ApiError
 from ansible_collections.alation.scim.plugins.module_utils._pingfederate import (
+    AUTH_REQUIRED_IF,
     client_from_params,
     connection_target,
     field_is_set,
@@ -50,11 +51,7 @@ class PingFederateDriver(Driver):
     name = 'pingfederate'
     label = 'PingFederate'
     var_prefix = 'pingfederate'
-    required_if = (
-        ('auth', 'basic', ('username', 'password')),
-        ('auth', 'oauth2', ('client_id', 'client_secret', 'token_url')),
-        ('auth', 'client_certificate', ('client_cert_path', 'client_key_path')),
-    )
+    required_if = AUTH_REQUIRED_IF
 
     def __init__(self, options, context):
         super(PingFederateDriver, self).__init__(options, context)

@@ -155,7 +155,9 @@ class IdentityIq(StandardFaults, SimApp):
                 outputs["testResult"] = "Failed: " + why
                 messages.append({"type": "Error", "message": "Test connection failed: " + why})
         with self.lock:
-            result = self.results[result_id]
+            result = self.results.get(result_id)
+            if result is None:   # launched before a reset
+                return
             result.update(completed=iso(), completionStatus=status, messages=messages)
             result[LW]["output"] = [{"key": k, "value": v, "type": "string"} for k, v in sorted(outputs.items())]
             self.runs.append({"id": result_id, "workflow": workflow, "application": app_name, "by": user,

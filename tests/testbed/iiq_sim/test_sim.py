@@ -135,3 +135,19 @@ def test_fault_switches(iiq):
     def looks_like_scim_error(status, body):
         assert body["schemas"] == [server.ERROR_SCHEMA] and body["status"] == str(status)
     check_standard_faults(iiq.app, lambda: call(iiq, "GET", "/Workflows"), looks_like_scim_error)
+
+
+def test_the_example_workflow_is_what_the_stand_in_plays():
+    """examples/sailpoint_iiq: same workflow name, inputs and output as the simulator and the driver."""
+    import xml.etree.ElementTree as ET
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+    from iiq_sim import launch as iiq_launch
+    root = ET.parse(os.path.join(repo, "examples", "sailpoint_iiq", "alation-scim-token-workflow.xml")).getroot()
+    variables = {v.get("name"): v.attrib for v in root.iter("Variable")}
+    assert root.get("name") == iiq_launch.WORKFLOW == WF
+    assert {n for n, a in variables.items() if a.get("input") == "true"} == {"applicationName", "tokenAttribute", "token"}
+    assert variables["token"].get("transient") == "true", "the token must not be persisted by IdentityIQ"
+    assert variables["tokenAttribute"].get("initializer") == "apiToken"
+    assert {n for n, a in variables.items() if a.get("output") == "true"} == {"testResult"}
+    script = "".join(s.text or "" for s in root.iter("Source"))
+    assert "context.encrypt(token)" in script and "testConfiguration()" in script

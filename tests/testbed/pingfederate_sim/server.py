@@ -120,6 +120,8 @@ class PingFederate(StandardFaults, SimApp):
             self.requests = []
             self.replications = []
             self.saves = []
+            # an engine run started before a reset must not show up after it
+            self.generation = getattr(self, "generation", 0) + 1
 
     # ---- connections
     def descriptor(self):
@@ -308,12 +310,14 @@ class PingFederate(StandardFaults, SimApp):
     def provision(self, cid, trigger):
         with self.lock:
             conf = dict(self.live.get(cid) or {})
+            generation = self.generation
         token = conf.get(self.settings["token_field"])
         status, _body, err = scim_call(conf.get("SCIM URL", ""), token, "GET", "Users?count=1", ca_path=self.ca_path)
         run = {"connection": cid, "trigger": trigger, "time": iso(), "status": status, "error": err,
                "result": "SUCCESS" if status == 200 else "FAILED", "token_fingerprint": fingerprint(token)}
         with self.lock:
-            self.runs.append(run)
+            if generation == self.generation:
+                self.runs.append(run)
         return run
 
     # ---- authentication
