@@ -25,8 +25,9 @@ if printf '%s\n' "${STAGES[@]}" | grep -qx integration; then
 fi
 
 stage_unit() {
-  # The Entra simulator's own tests run here too: a test double that drifts fails them first.
-  "$VENV/bin/python" -m pytest -q tests/unit tests/testbed/entra_sim/test_sim.py --junitxml="$REPORT_DIR/unit.xml"
+  # The simulators' own tests run here too: a test double that drifts fails them first.
+  "$VENV/bin/python" -m pytest -q tests/unit tests/testbed/entra_sim/test_sim.py tests/testbed/pingfederate_sim/test_sim.py \
+    tests/testbed/sailpoint_sim/test_sim.py tests/testbed/iiq_sim/test_sim.py --junitxml="$REPORT_DIR/unit.xml"
 }
 
 # Code that runs on Alation hosts must work on every Python ansible-core 2.16 accepts there.

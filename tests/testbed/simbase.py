@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the IdP simulators (Entra, Okta, PingOne) share: an HTTPS JSON server on loopback,
+"""What the IdP simulators (Entra, Okta, PingOne, PingFederate, SailPoint) share: an HTTPS JSON server on loopback,
 server certificates from the test bed CA (or a throwaway CA), a SCIM client that calls the
 simulated Alation hosts the way an IdP's provisioning engine does (CA verified), and the
 launcher / command line plumbing of the Okta and PingOne simulators."""
@@ -108,6 +108,92 @@ class SimApp(object):
             return dict(f)
 
 
+class StandardFaults(object):
+    """The fault switches of the PingFederate, SailPoint and IdentityIQ simulators (mix into a
+    SimApp before it). POST /_sim/faults {mode, count, methods, retry_after, status, delay}:
+    `down` drops the connection, `slow` answers `delay` s late, the others answer in the IdP's
+    own words (its `errors` table); `methods` limits a fault to e.g. ["PUT"] (the push only)."""
+    fault_modes = ("none", "down", "slow", "unauthorized", "forbidden", "not_found", "throttle", "server_error")
+
+    def fault_options(self, spec):
+        return {"retry_after": spec.get("retry_after"), "status": int(spec.get("status") or 503),
+                "delay": float(spec.get("delay", 3)), "methods": [m.upper() for m in spec.get("methods") or []]}
+
+    def apply_fault(self, method, errors):
+        """Called before an API request: True = drop the connection; raises the fault's SimError
+        (errors: {mode: callable(fault) -> SimError}); sleeps for `slow`; else None."""
+        with self.lock:
+            mode, methods = self.fault.get("mode", "none"), self.fault.get("methods") or []
+        if mode == "none" or (methods and method not in methods):
+            return None
+        fault = self.take_fault(mode)
+        if fault is None:
+            return None
+        if mode == "down":
+            return True
+        if mode == "slow":
+            time.sleep(fault["delay"])
+            return None
+        raise errors[mode](fault)
+
+    def handle(self, method, path, query, headers, raw):
+        """/_sim/ to admin(); any other request: the fault switch, a line in `requests`
+        (request_record(headers) adds what the simulator wants to show), then api(...)."""
+        if path.startswith("/_sim/"):
+            return self.admin(method, path, raw)
+        if self.apply_fault(method, self.fault_errors):
+            return None, None, None
+        with self.lock:
+            self.requests.append(dict(self.request_record(headers), time=iso(), method=method, path=path))
+        return self.api(method, path, query, headers, raw)
+
+    def request_record(self, headers):
+        return {"content_type": headers.get("Content-Type")}
+
+    def admin(self, method, path, raw):
+        """/_sim/ calls: state, faults and reset here, the simulator's own in own_admin(method,
+        path, data) -> (status, body, headers)."""
+        data = parse_json(raw, SimError(400, {"error": "body is not JSON"}))
+        if path == "/_sim/state" and method == "GET":
+            return 200, self.state(), {}
+        if path == "/_sim/faults" and method == "POST":
+            return 200, self.set_fault(data), {}
+        if path == "/_sim/reset" and method == "POST":
+            self.reset()
+            return 200, {"reset": True}, {}
+        return self.own_admin(method, path, data)
+
+
+def client_credentials(headers, form):
+    """(client_id, client_secret) of an OAuth client_credentials token request: HTTP Basic
+    (client_secret_basic) or the form (client_secret_post); 400 unsupported_grant_type otherwise."""
+    def one(name):
+        v = form.get(name)
+        return v[0] if v else None
+    if one("grant_type") != "client_credentials":
+        raise SimError(400, {"error": "unsupported_grant_type", "error_description": "Unsupported grant type"})
+    cid, secret = basic_credentials(headers.get("Authorization"), unquote=True)
+    if cid is None:
+        cid, secret = one("client_id"), one("client_secret")
+    return cid, secret
+
+
+def basic_credentials(header, unquote=False):
+    """(user, password) of an `Authorization: Basic` header, (None, None) otherwise. With
+    `unquote` both are percent-decoded (OAuth client_secret_basic, RFC 6749 2.3.1)."""
+    if not (header or "").startswith("Basic "):
+        return None, None
+    try:
+        user, sep, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+    except Exception:
+        return None, None
+    if not sep:
+        return None, None
+    if unquote:
+        user, password = urllib.parse.unquote(user), urllib.parse.unquote(password)
+    return user, password
+
+
 class AdminClient(object):
     """Admin API (/_sim/) of the Okta or PingOne simulator, for tests (CA verified)."""
     name = "simulator"
@@ -130,6 +216,15 @@ class AdminClient(object):
 
     def fault(self, mode, **kw):
         return self._call("POST", "/_sim/faults", dict(kw, mode=mode))
+
+    def wait_for(self, items, n=1, timeout=15):
+        """items(state) -> list; waits (for a simulator's background threads) until it has n."""
+        deadline = time.time() + timeout
+        while True:
+            found = items(self.state())
+            if len(found) >= n or time.time() > deadline:
+                return found
+            time.sleep(0.1)
 
 
 def loopback_only(url):
@@ -190,6 +285,16 @@ def ensure_ca(directory):
 
 def ensure_server_cert(directory, ip, ca_pem, ca_key, name="server"):
     """A certificate for `ip` signed by the CA; reissued when the CA changed. (cert, key)."""
+    return _ensure_cert(directory, name, ip, "subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n" % ip, ca_pem,
+                        ca_key)
+
+
+def ensure_client_cert(directory, common_name, ca_pem, ca_key, name="client"):
+    """A TLS client certificate (CN=common_name) signed by the CA, for mutual TLS. (cert, key)."""
+    return _ensure_cert(directory, name, common_name, "extendedKeyUsage=clientAuth\n", ca_pem, ca_key)
+
+
+def _ensure_cert(directory, name, common_name, extensions, ca_pem, ca_key):
     os.makedirs(directory, exist_ok=True)
     cert, key = os.path.join(directory, name + ".pem"), os.path.join(directory, name + ".key")
     stamp = os.path.join(directory, name + ".ca")
@@ -202,10 +307,10 @@ def ensure_server_cert(directory, ip, ca_pem, ca_key, name="server"):
         fresh = False
     if not fresh:
         csr, ext = os.path.join(directory, name + ".csr"), os.path.join(directory, name + ".ext")
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + ip)
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + common_name)
         os.chmod(key, 0o600)
         with open(ext, "w") as f:
-            f.write("subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n" % ip)
+            f.write(extensions)
         _openssl("x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial",
                  "-CAserial", os.path.join(directory, "ca.srl"), "-out", cert, "-days", "30", "-extfile", ext)
         with open(stamp, "w") as f:
@@ -271,6 +376,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
 
 
+class PeerCertHandler(Handler):
+    """Handler that tells the app the verified client certificate's subject CN (mutual TLS) in
+    the X-Sim-Peer-CN header; a client-sent header of that name is dropped first."""
+    PEER_HEADER = "X-Sim-Peer-CN"
+
+    def _any(self):
+        del self.headers[self.PEER_HEADER]
+        cert = self.connection.getpeercert() or {}
+        for rdn in cert.get("subject", ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    self.headers[self.PEER_HEADER] = value
+        return Handler._any(self)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+
+
 class TLSServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -283,6 +405,11 @@ class TLSServer(http.server.ThreadingHTTPServer):
         self.app = app
         self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ssl_context.load_cert_chain(cert, key)
+
+    def accept_client_certs(self, ca_pem):
+        """Ask for client certificates (optional) and verify them against ca_pem (mutual TLS)."""
+        self.ssl_context.verify_mode = ssl.CERT_OPTIONAL
+        self.ssl_context.load_verify_locations(ca_pem)
 
     def get_request(self):
         # handshake in the handler thread: one stuck client cannot block accept()
@@ -417,8 +544,9 @@ def load_or_create_settings(path, factory):
 
 
 # ---------------------------------------------------------------- Okta / PingOne command lines
-def serve_main(argv, description, default_host, name, make_app):
-    """A simulator's `server.py` main: certificate from the CA, then serve make_app(config, ca_pem)."""
+def serve_main(argv, description, default_host, name, make_app, handler=Handler, client_certs=False):
+    """A simulator's `server.py` main: certificate from the CA, then serve make_app(config, ca_pem).
+    client_certs: ask for (optional) client certificates signed by the CA (PeerCertHandler)."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--host", default=default_host)
     p.add_argument("--port", type=int, default=8443)
@@ -430,7 +558,9 @@ def serve_main(argv, description, default_host, name, make_app):
     args = p.parse_args(argv)
     ca_pem, ca_key = pick_ca(args.ca_dir, args.state_dir)
     cert, key = ensure_server_cert(args.state_dir, args.host, ca_pem, ca_key, name=name + "-sim")
-    server = TLSServer((args.host, args.port), make_app(args.config, ca_pem), cert, key)
+    server = TLSServer((args.host, args.port), make_app(args.config, ca_pem), cert, key, handler=handler)
+    if client_certs:
+        server.accept_client_certs(ca_pem)
     sys.stderr.write("%s simulator on https://%s:%d (CA %s)\n" % (name, args.host, args.port, ca_pem))
     server.serve_forever()
 
@@ -451,7 +581,8 @@ def launch(server_py, host, port, state_dir, ca_dir, config, python):
 
 
 def launch_main(argv, description, up, down, state_dir, secret_word):
-    """`launch.py up|down`; up prints the settings without the keys containing `secret_word`."""
+    """`launch.py up|down`; up prints the settings without the keys containing `secret_word`
+    (a word or a tuple of words)."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("action", choices=["up", "down"])
     p.add_argument("--hosts", nargs="*", default=[], help="name=SCIM base URL")
@@ -462,4 +593,5 @@ def launch_main(argv, description, up, down, state_dir, secret_word):
         down(a.state_dir)
         return
     settings = up(dict(h.split("=", 1) for h in a.hosts), a.state_dir, a.ca_dir)
-    print(json.dumps({k: v for k, v in settings.items() if secret_word not in k}, indent=1))
+    words = (secret_word,) if isinstance(secret_word, str) else tuple(secret_word)
+    print(json.dumps({k: v for k, v in settings.items() if not any(w in k for w in words)}, indent=1))

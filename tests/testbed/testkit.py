@@ -1,16 +1,20 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""For tests of the Okta / PingOne simulators and clients without the test bed: a throwaway CA,
-a small SCIM endpoint that accepts only its current bearer token (as Alation does), and a
-way to run any simulator app in a thread over real HTTPS."""
+"""For tests of the IdP simulators and clients without the test bed: a throwaway CA, a small SCIM
+endpoint that accepts only its current bearer token (as Alation does), a way to run any
+simulator app in a thread over real HTTPS, raw HTTPS calls and the common fault switch check."""
 
+import http.client
 import importlib.util
 import json
 import os
 import socket
+import ssl
 import threading
+import urllib.error
+import urllib.request
 import uuid
 
-from simbase import SimError, TLSServer, ensure_ca, ensure_server_cert, serve_in_thread
+from simbase import Handler, SimError, TLSServer, ensure_ca, ensure_server_cert, serve_in_thread
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -68,11 +72,100 @@ class Running(object):
         self.server.server_close()
 
 
-def run_app(app, ip, pki_dir, name):
-    """Serve `app` on ip:<free port> with a certificate from the throwaway CA in pki_dir."""
+def run_app(app, ip, pki_dir, name, handler=Handler, client_certs=False):
+    """Serve `app` on ip:<free port> with a certificate from the throwaway CA in pki_dir
+    (client_certs: ask for optional client certificates from that CA, as simbase.serve_main does)."""
     ca_pem, ca_key = ensure_ca(pki_dir)
     cert, key = ensure_server_cert(os.path.join(pki_dir, name), ip, ca_pem, ca_key, name=name)
     port = free_port(ip)
-    server = TLSServer((ip, port), app, cert, key)
+    server = TLSServer((ip, port), app, cert, key, handler=handler)
+    if client_certs:
+        server.accept_client_certs(ca_pem)
     serve_in_thread(server)
     return Running(server, ip, port)
+
+
+def https_call(base, ca_path, method, path, body=None, headers=None, data=None, cert=None, timeout=15):
+    """(status, headers, parsed JSON or None) of one raw HTTPS request, CA verified; `body` is sent
+    as JSON, `data` as it is; `cert` = (cert file, key file) for mutual TLS. Raises OSError (and
+    subclasses) when no HTTP answer comes: tests of a simulator use it instead of the clients
+    under test, so that a test double and its client cannot drift together."""
+    headers = dict(headers or {})
+    if body is not None:
+        data = json.dumps(body).encode("utf-8")
+        headers.setdefault("Content-Type", "application/json")
+    req = urllib.request.Request(base.rstrip("/") + path, data=data, method=method, headers=headers)
+    ctx = ssl.create_default_context(cafile=ca_path)
+    if cert:
+        ctx.load_cert_chain(*cert)
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=timeout) as resp:
+            status, got, raw = resp.status, dict(resp.headers.items()), resp.read()
+    except urllib.error.HTTPError as e:
+        status, got, raw = e.code, dict(e.headers.items()), e.read()
+    try:
+        parsed = json.loads(raw.decode("utf-8")) if raw else None
+    except ValueError:
+        parsed = None
+    return status, got, parsed
+
+
+def check_standard_faults(app, request, errors_look_like):
+    """Every fault switch of simbase.StandardFaults on `app`, through `request()` -> (status,
+    headers, body): each answers as configured once (count=1), then the API answers normally;
+    `methods` limits a fault; errors_look_like(status, body) checks the IdP's error shape."""
+    import time
+    ok_status = request()[0]
+    for mode, status in (("unauthorized", 401), ("forbidden", 403), ("not_found", 404), ("throttle", 429),
+                         ("server_error", 502)):
+        app.set_fault({"mode": mode, "count": 1, "retry_after": 7, "status": 502})
+        got, headers, body = request()
+        assert got == status, (mode, got)
+        errors_look_like(got, body)
+        if mode == "throttle":
+            assert headers.get("Retry-After") == "7"
+        assert request()[0] == ok_status, "fault %s outlived its count" % mode
+    app.set_fault({"mode": "down", "count": 1})
+    try:
+        request()
+        raise AssertionError("fault down answered")
+    except (OSError, http.client.HTTPException):
+        pass
+    assert request()[0] == ok_status
+    app.set_fault({"mode": "slow", "count": 1, "delay": 1.0})
+    started = time.time()
+    assert request()[0] == ok_status and time.time() - started >= 1.0
+    app.set_fault({"mode": "server_error", "methods": ["PUT", "PATCH", "DELETE"], "status": 500})
+    assert request()[0] == ok_status, "a fault limited to writes hit a read"
+    app.set_fault({"mode": "none"})
+
+
+class SimWorld(object):
+    """A simulator app and a FakeScim standing in for Alation, both over HTTPS in threads, with one
+    throwaway CA: `app`, `url`, `ca` (PEM path), `ca_key`, `scim` (the FakeScim), `scim_url`."""
+
+    def __init__(self, directory, sim, cls, ip, config, token, handler=Handler, client_certs=False):
+        pki = os.path.join(directory, "pki")
+        self.ca, self.ca_key = ensure_ca(pki)
+        self.scim = FakeScim(token)
+        last = ip.rsplit(".", 1)[0] + ".9"
+        self._scim_server = run_app(self.scim, last, pki, "scim")
+        self.scim_url = self._scim_server.url + "/scim/v2/"
+        path = os.path.join(directory, sim + ".json")
+        with open(path, "w") as f:
+            json.dump(config(self.scim_url), f)
+        self.app = getattr(load_server(sim), cls)(path, self.ca)
+        self._server = run_app(self.app, ip, pki, sim, handler=handler, client_certs=client_certs)
+        self.url = self._server.url
+        self.token = token
+
+    def fresh(self):
+        """As each test starts from: config re-read, no fault, Alation accepting `token`."""
+        self.app.reset()
+        self.app.set_fault({"mode": "none"})
+        self.scim.token = self.token
+        return self
+
+    def stop(self):
+        self._server.stop()
+        self._scim_server.stop()
