@@ -33,6 +33,7 @@ import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import scim_cycles  # noqa: E402
 import simbase  # noqa: E402
 from simbase import SimError, iso, parse_json, split_jwt, utcnow  # noqa: E402
 
@@ -515,42 +516,17 @@ class Sim(object):
                                 code, "" if creds.get("SecretToken") else ", no credentials")})
             return self.record(sp, outcome)
         base, token = creds["BaseAddress"], creds["SecretToken"]
-        user_name = "entra-sim-%s@example.test" % uuid.uuid4().hex[:12]
+        tag = uuid.uuid4().hex[:12]
 
-        def step(op, method, rel, body=None):
+        def send(method, rel, body):
             status, data = self.scim_call(base, token, method, rel, body)
-            outcome["steps"].append({"op": op, "status": status, "time": iso()})
-            return status, data
+            return (status, None, data) if isinstance(data, str) else (status, data, None)
 
-        error = None
-        status, user = step("create_user", "POST", "Users", {
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-            "userName": user_name, "active": True,
-            "name": {"givenName": "Sim", "familyName": user_name.split("@", 1)[0]},
-            "emails": [{"value": user_name, "type": "work", "primary": True}],
-            "externalId": str(uuid.uuid4())})
-        if status not in (200, 201) or not isinstance(user, dict):
-            error = user if isinstance(user, str) else "create user answered %s" % status
-        else:
-            member = [{"value": user["id"]}]
-            if group["id"]:
-                status, data = step("add_member", "PATCH", "Groups/%s" % group["id"], {
-                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                    "Operations": [{"op": "add", "path": "members", "value": member}]})
-                if status == 404:
-                    group["id"] = None
-                elif status not in (200, 204):
-                    error = data if isinstance(data, str) else "add member answered %s" % status
-            if not group["id"] and error is None:
-                status, data = step("create_group", "POST", "Groups", {
-                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                    "displayName": "%s-%s" % (group["name"], uuid.uuid4().hex[:6]), "members": member})
-                if status in (200, 201) and isinstance(data, dict):
-                    group["id"] = data.get("id")
-                else:
-                    error = data if isinstance(data, str) else "create group answered %s" % status
-        outcome.update({"ok": error is None, "skipped": False, "finished": iso(), "user_name": user_name,
-                        "error": error})
+        steps, error = scim_cycles.entra_cycle(send, group, tag)
+        now = iso()
+        outcome["steps"] = [dict(s, time=now) for s in steps]
+        outcome.update({"ok": error is None, "skipped": False, "finished": now,
+                        "user_name": "entra-sim-%s@example.test" % tag, "error": error})
         if error is None:
             outcome["group_id"] = group["id"]
         with self.lock:

@@ -4,14 +4,13 @@ Alation, and real HTTPS calls with certificate verification."""
 
 import base64
 import hashlib
-import http.server
+import http.client
 import json
 import os
 import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -22,7 +21,9 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
 from client import EntraSim  # noqa: E402
+from testkit import FakeScim, run_app  # noqa: E402
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -60,60 +61,12 @@ def pki(tmp_path_factory):
     return d
 
 
-class FakeScim(http.server.BaseHTTPRequestHandler):
-    """Accepts only the current token, like Alation."""
-    token = SCIM_TOKEN
-    users = {}
-    groups = {}
-
-    def log_message(self, *a):
-        pass
-
-    def reply(self, status, body=None):
-        data = json.dumps(body).encode() if body is not None else b""
-        self.send_response(status)
-        self.send_header("Content-Type", "application/scim+json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def handle_any(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(n)) if n else None
-        if self.headers.get("Authorization") != "Bearer " + FakeScim.token:
-            return self.reply(401, {"detail": "Invalid token", "status": "401"})
-        path = urllib.parse.urlsplit(self.path).path
-        if path == "/scim/v2/Users" and self.command == "GET":
-            return self.reply(200, {"totalResults": len(self.users), "Resources": []})
-        if path == "/scim/v2/Users" and self.command == "POST":
-            uid = uuid.uuid4().hex
-            self.users[uid] = body
-            return self.reply(201, dict(body, id=uid))
-        if path == "/scim/v2/Groups" and self.command == "POST":
-            gid = uuid.uuid4().hex
-            self.groups[gid] = body
-            return self.reply(201, dict(body, id=gid))
-        if path.startswith("/scim/v2/Groups/") and self.command == "PATCH":
-            gid = path.rsplit("/", 1)[1]
-            if gid not in self.groups:
-                return self.reply(404, {"detail": "no group"})
-            self.groups[gid].setdefault("members", []).extend(body["Operations"][0]["value"])
-            return self.reply(200, dict(self.groups[gid], id=gid))
-        return self.reply(404, {"detail": "unknown"})
-
-    do_GET = do_POST = do_PATCH = handle_any
-
-
 @pytest.fixture(scope="module")
 def scim(pki):
-    port = free_port("127.0.20.2")
-    httpd = http.server.ThreadingHTTPServer(("127.0.20.2", port), FakeScim)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(str(pki / "scim.pem"), str(pki / "scim.key"))
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield "https://127.0.20.2:%d/scim/v2/" % port
-    httpd.shutdown()
+    """Alation's SCIM endpoint stand-in (testkit.FakeScim), certificate from this test's CA."""
+    running = run_app(FakeScim(SCIM_TOKEN), "127.0.20.2", str(pki), "scim")
+    yield running.url + "/scim/v2/"
+    running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -283,9 +236,11 @@ def test_cycle_quarantine_and_restart(sim, scim):
     tok = token(sim)
     put_creds(sim, tok, scim, SCIM_TOKEN)
     out = sim.cycle(SP)
-    assert out["ok"] and [s["op"] for s in out["steps"]] == ["create_user", "create_group"]
-    out = sim.cycle(SP)
-    assert out["ok"] and [s["op"] for s in out["steps"]] == ["create_user", "add_member"]
+    entra_forms = ["rename_group", "add_member", "remove_member", "disable_user", "delete_user", "delete_manager"]
+    first = ["create_user", "find_user", "update_user", "create_manager", "add_manager", "create_group"]
+    assert out["ok"] and [s["op"] for s in out["steps"]] == first + entra_forms, out
+    out = sim.cycle(SP)  # the group is found again by its displayName
+    assert out["ok"] and [s["op"] for s in out["steps"]] == first[:-1] + ["find_group"] + entra_forms, out
     put_creds(sim, tok, scim, "revoked-token")
     out = sim.cycle(SP)
     assert not out["ok"] and out["job_status"] == "Quarantine"

@@ -40,6 +40,7 @@ import urllib.parse
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import scim_cycles  # noqa: E402
 from simbase import (  # noqa: E402
     SimApp, SimError, iso, parse_iso, parse_json, scim_call, serve_main, split_jwt, utcnow,
 )
@@ -399,19 +400,12 @@ class Org(SimApp):
         if token is None:
             problem = "Provisioning is not configured: no API token saved for the app."
         else:
-            status, body, err = scim_call(app["base_url"], token, "GET",
-                                          "Users?filter=" + urllib.parse.quote('userName eq "%s"' % user_name),
-                                          ca_path=self.ca_path)
-            if status == 200:
-                status, body, err = scim_call(app["base_url"], token, "POST", "Users", {
-                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name,
-                    "name": {"givenName": "Okta", "familyName": "Sim"}, "active": True,
-                    "emails": [{"value": user_name, "type": "work", "primary": True}]}, ca_path=self.ca_path)
-            if status not in (200, 201):
-                detail = err or ((body or {}).get("detail") if isinstance(body, dict) else None)
-                problem = "Error while trying to create user: %s%s" % (
-                    "Unauthorized (401)" if status == 401 else ("HTTP %s" % status if status else ""),
-                    (": " + detail) if detail else "")
+            def send(method, rel, body):
+                return scim_call(app["base_url"], token, method, rel, body, ca_path=self.ca_path)
+
+            _steps, error = scim_cycles.okta_cycle(send, user_name, secrets.token_hex(4))
+            if error:
+                problem = "Error while trying to %s" % error
         if problem:
             return self.record("application.provision.user.push", app_id, "FAILURE",
                                reason="Automatic provisioning of user %s to app %s failed: %s"
