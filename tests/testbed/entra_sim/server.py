@@ -13,6 +13,8 @@ Decisions where the real behaviour is unconfirmed (documented in README.md):
 - PUT .../synchronization/secrets replaces the whole stored set.
 - A quarantined job runs only when a cycle is requested through /_sim/cycle (standing in
   for Entra's slowed-down quarantine retries); a successful cycle leaves quarantine.
+- GET .../synchronization/secrets is not in Graph's v1.0 metadata: knob `secrets_read`
+  plays a tenant that answers it (masked) or refuses it with 400, 404 or 405.
 """
 
 import argparse
@@ -49,6 +51,11 @@ KNOWN_SECRET_KEYS = ("BaseAddress", "SecretToken", "ClientIdentifier", "ClientSe
                      "Password", "Server", "TenantUrl", "AppKey")
 RESET_SCOPES = ("Watermark", "Escrows", "QuarantineState", "Full", "ForceDeletes",
                 "ConnectorDataStore", "None")
+# What GET .../synchronization/secrets answers (not in Graph's v1.0 metadata, reported to work
+# and to mask values): "masked", or a tenant where it is unavailable: 400, 404 or 405.
+SECRETS_READ = ("masked", 400, 404, 405)
+DEFAULT_SETTINGS = {"cycle_interval": 0, "mask_base_address": True, "token_lifetime": 3599,
+                    "secrets_read": "masked"}
 FAULT_MODES = ("none", "down", "slow", "throttle", "wrong_permissions",
                "replication_delay", "flapping")
 MAX_LOG = 2000
@@ -101,11 +108,9 @@ class Sim(object):
     def reset(self):
         with self.lock:
             cfg = self.load_config()
-            self.settings = {"cycle_interval": 0, "mask_base_address": True, "token_lifetime": 3599}
+            self.settings = dict(DEFAULT_SETTINGS)
             self.tenants = json.loads(json.dumps(cfg.get("tenants", {})))
-            for key in ("cycle_interval", "mask_base_address", "token_lifetime"):
-                if key in cfg:
-                    self.settings[key] = cfg[key]
+            self.configure(cfg)
             self.sps = {}
             for sp_id, sp in cfg.get("service_principals", {}).items():
                 jobs = {}
@@ -124,6 +129,17 @@ class Sim(object):
             self.fault = {"mode": "none"}
             self.requests = []
             self.run_id = _secrets.token_hex(3)
+
+    def configure(self, data):
+        """Settings from the config file or POST /_sim/config; unknown values answer 400."""
+        read = data.get("secrets_read", self.settings["secrets_read"])
+        if read not in SECRETS_READ:
+            raise SimError(400, {"error": "secrets_read must be one of %s, got %r" % (SECRETS_READ, read)})
+        with self.lock:
+            for key in DEFAULT_SETTINGS:
+                if key in data:
+                    self.settings[key] = data[key]
+            return dict(self.settings)
 
     @staticmethod
     def new_job(spec):
@@ -269,6 +285,41 @@ class Sim(object):
         return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
                 "access_token": token}
 
+    def openid_configuration(self, tenant_id, base_url):
+        """The tenant's OIDC discovery document, as MSAL (azure-identity) reads it before it asks
+        for a token at a custom authority; endpoints point at this simulator."""
+        if tenant_id not in self.tenants:
+            raise aad_error(400, "invalid_tenant", 90002,
+                            "Tenant '%s' not found. Check to make sure you have the correct tenant ID "
+                            "and are signing into the correct cloud." % tenant_id)
+        root = "%s/%s" % (base_url, tenant_id)
+        return {
+            "token_endpoint": root + "/oauth2/v2.0/token",
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt",
+                                                      "client_secret_basic"],
+            "jwks_uri": root + "/discovery/v2.0/keys",
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": root + "/v2.0",
+            "request_uri_parameter_supported": False,
+            "userinfo_endpoint": base_url + "/oidc/userinfo",
+            "authorization_endpoint": root + "/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": root + "/oauth2/v2.0/devicecode",
+            "http_logout_supported": True,
+            "frontchannel_logout_supported": True,
+            "end_session_endpoint": root + "/oauth2/v2.0/logout",
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "ver"],
+            "kerberos_endpoint": root + "/kerberos",
+            "tenant_region_scope": None,
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": urllib.parse.urlsplit(base_url).netloc,
+            "rbac_url": "https://pas.windows.net",
+        }
+
     def check_assertion(self, assertion, client_id, tenant_id, app, base_url):
         from cryptography import x509
         from cryptography.exceptions import InvalidSignature
@@ -372,6 +423,11 @@ class Sim(object):
                                       "Insufficient privileges to complete the operation.", crid)
                 return 200, {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity",
                              "id": sp_id, "appId": sp["app_id"], "displayName": sp["display_name"]}
+            if rest == "":
+                if method != "GET":
+                    raise graph_error(405, "Request_BadRequest", "Method not allowed.", crid)
+                return 200, {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals('%s')/synchronization/$entity" % sp_id,
+                             "id": sp_id, "secrets": self.masked_secrets(sp)}
             if rest == "/secrets":
                 return self.secrets(sp, method, body, crid)
             if rest == "/jobs" and method == "GET":
@@ -403,17 +459,7 @@ class Sim(object):
                     job["status"]["code"] = "Active"
                 return 204, None
             if action == "restart":
-                scope = ((body or {}).get("criteria") or {}).get("resetScope") or ""
-                parts = [p.strip() for p in scope.split(",") if p.strip()]
-                unknown = [p for p in parts if p not in RESET_SCOPES]
-                if unknown:
-                    raise graph_error(400, "BadRequest", "Requested value '%s' was not found." % unknown[0], crid)
-                if "QuarantineState" in parts:
-                    job["status"]["quarantine"] = None
-                if job["status"]["quarantine"] is None:
-                    job["schedule"]["state"] = "Active"
-                    job["status"]["code"] = "Active"
-                return 204, None
+                return self.restart(job, body, crid)
             if action != "validateCredentials":
                 raise graph_error(400, "BadRequest", "Resource not found for the segment '%s'." % action, crid)
             saved = self.secret_map(sp)
@@ -421,16 +467,47 @@ class Sim(object):
         return self.validate(saved, body or {}, crid)
 
     @staticmethod
+    def restart(job, body, crid):
+        """POST .../restart (synchronizationJobRestartCriteria). An empty criteria emulates the
+        portal's Restart (quarantine, watermark and escrows reset); resetScope names flags:
+        QuarantineState (and Full, everything) lift quarantine; None is documented as "DO NOT
+        USE, use Start instead" and here does what Start does."""
+        criteria = (body or {}).get("criteria")
+        if criteria is not None and not isinstance(criteria, dict):
+            raise graph_error(400, "BadRequest", "Invalid criteria.", crid)
+        scope = (criteria or {}).get("resetScope") or ""
+        parts = [p.strip() for p in scope.split(",") if p.strip()]
+        unknown = [p for p in parts if p not in RESET_SCOPES]
+        if unknown:
+            raise graph_error(400, "BadRequest", "Requested value '%s' was not found." % unknown[0], crid)
+        if not parts or "QuarantineState" in parts or "Full" in parts:
+            job["status"]["quarantine"] = None
+        job["schedule"]["state"] = "Active"
+        job["status"]["code"] = "Active" if job["status"]["quarantine"] is None else "Quarantine"
+        return 204, None
+
+    @staticmethod
     def secret_map(sp):
         return dict((s["key"], s["value"]) for s in sp["secrets"])
 
+    def masked_secrets(self, sp):
+        out = []
+        for s in sp["secrets"]:
+            shown = s["key"] == "BaseAddress" and not self.settings["mask_base_address"]
+            out.append({"key": s["key"], "value": s["value"] if shown else "*"})
+        return out
+
     def secrets(self, sp, method, body, crid):
         if method == "GET":
-            out = []
-            for s in sp["secrets"]:
-                shown = s["key"] == "BaseAddress" and not self.settings["mask_base_address"]
-                out.append({"key": s["key"], "value": s["value"] if shown else "*"})
-            return 200, {"value": out}
+            unavailable = self.settings["secrets_read"]
+            if unavailable == 400:
+                raise graph_error(400, "BadRequest", "Resource not found for the segment 'secrets'.", crid)
+            if unavailable == 404:
+                raise graph_error(404, "ResourceNotFound", "The requested resource was not found.", crid)
+            if unavailable == 405:
+                raise graph_error(405, "MethodNotAllowed",
+                                  "The HTTP method 'GET' is not allowed on this resource.", crid)
+            return 200, {"value": self.masked_secrets(sp)}
         if method != "PUT":
             raise graph_error(405, "Request_BadRequest", "Method not allowed.", crid)
         items = (body or {}).get("value")
@@ -638,11 +715,15 @@ class Sim(object):
                 status, body = self.graph(method, path, body_json, headers.get("Authorization"), crid)
             else:
                 m = re.match(r"^/([^/]+)/oauth2/v2\.0/token$", path)
-                if not (m and method == "POST"):
+                d = re.match(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$", path)
+                if m and method == "POST":
+                    form = urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+                    status, body = 200, self.issue_token(m.group(1), form, self.base_url)
+                    extra = {"Cache-Control": "no-store, no-cache"}
+                elif d and method == "GET":
+                    status, body = 200, self.openid_configuration(d.group(1), self.base_url)
+                else:
                     raise graph_error(404, "NotFound", "No such endpoint.", crid)
-                form = urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True)
-                status, body = 200, self.issue_token(m.group(1), form, self.base_url)
-                extra = {"Cache-Control": "no-store, no-cache"}
         except SimError as e:
             status, body, extra = e.status, e.body, e.headers
         except Exception as e:  # a bug in the simulator: answer like Graph would, log it
@@ -661,10 +742,7 @@ class Sim(object):
             self.reset()
             return 200, {"reset": True}
         if path == "/_sim/config" and method == "POST":
-            for key in ("cycle_interval", "mask_base_address", "token_lifetime"):
-                if key in data:
-                    self.settings[key] = data[key]
-            return 200, dict(self.settings)
+            return 200, self.configure(data)
         m = re.match(r"^/_sim/cycle/([^/]+)$", path)
         if m and method == "POST":
             return 200, self.run_cycle(m.group(1), "admin")

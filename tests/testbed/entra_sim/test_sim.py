@@ -312,3 +312,54 @@ def test_slow_and_flapping(sim):
     assert time.time() - started >= 1.0
     sim.fault("flapping", count=4)
     assert [call(sim, "GET", SYNC + "/jobs", token=tok)[0] for _i in range(5)] == [503, 200, 503, 200, 200]
+
+
+def test_oidc_discovery_points_at_the_simulator(sim):
+    status, doc, _headers = call(sim, "GET", "/%s/v2.0/.well-known/openid-configuration" % TENANT)
+    assert status == 200 and doc["token_endpoint"] == "%s/%s/oauth2/v2.0/token" % (sim.base_url, TENANT)
+    assert doc["issuer"] == "%s/%s/v2.0" % (sim.base_url, TENANT) and doc["authorization_endpoint"]
+    status, body, _headers = call(sim, "GET", "/%s/v2.0/.well-known/openid-configuration" % uuid.uuid4())
+    assert status == 400 and body["error_codes"] == [90002]
+
+
+def test_get_synchronization_masks_secrets(sim, scim):
+    tok = token(sim)
+    put_creds(sim, tok, scim, SCIM_TOKEN)
+    status, body, _headers = call(sim, "GET", SYNC, token=tok)
+    assert status == 200 and body["id"] == SP
+    assert sorted(s["key"] for s in body["secrets"]) == ["BaseAddress", "SecretToken"]
+    assert {s["value"] for s in body["secrets"]} == {"*"}
+
+
+@pytest.mark.parametrize("criteria, lifted", [
+    ({}, True),  # empty criteria: the portal's Restart
+    ({"criteria": {}}, True),
+    ({"criteria": {"resetScope": "QuarantineState"}}, True),
+    ({"criteria": {"resetScope": "Watermark, Escrows"}}, False),
+    ({"criteria": {"resetScope": "None"}}, False),  # "DO NOT USE, use Start instead"
+])
+def test_restart_criteria(sim, scim, criteria, lifted):
+    tok = token(sim)
+    put_creds(sim, tok, scim, SCIM_TOKEN)
+    sim.set_job(SP, JOB, "Quarantine")
+    assert call(sim, "POST", SYNC + "/jobs/%s/restart" % JOB, criteria, token=tok)[0] == 204
+    job = sim.job(SP)
+    assert (job["status"]["code"], job["status"]["quarantine"] is None) == (
+        ("Active", True) if lifted else ("Quarantine", False))
+    assert job["schedule"]["state"] == "Active"
+    status, body, _headers = call(sim, "POST", SYNC + "/jobs/%s/restart" % JOB,
+                                  {"criteria": {"resetScope": "Watermark, Bogus"}}, token=tok)
+    assert status == 400 and "Bogus" in body["error"]["message"]
+
+
+@pytest.mark.parametrize("answer", [400, 404, 405])
+def test_secrets_read_knob(sim, scim, answer):
+    tok = token(sim)
+    put_creds(sim, tok, scim, SCIM_TOKEN)
+    sim.config(secrets_read=answer)
+    status, body, _headers = call(sim, "GET", SYNC + "/secrets", token=tok)
+    assert status == answer and body["error"]["code"] and "innerError" in body["error"]
+    assert put_creds(sim, tok, scim, SCIM_TOKEN)[0] == 204  # only the read-back is unavailable
+    with pytest.raises(urllib.error.HTTPError) as e:
+        sim.config(secrets_read=500)
+    assert e.value.code == 400

@@ -18,9 +18,11 @@ Plays what alation.scim reads from Okta, with Okta's paths, error bodies and qui
   "Test API Credentials" against the app's SCIM base URL first, like the console; the
   Application Connections API answers 200 with status UNKNOWN for these custom apps and stores
   nothing (the quirk).
-- Provisioning (POST /_sim/provision/{appId}): pushes a new user to the app's SCIM endpoint with
-  the stored token (real HTTPS, CA verified) and records application.provision.user.push with
-  outcome SUCCESS or FAILURE (with the reason), as Okta does.
+- Provisioning (POST /_sim/provision/{appId}): runs Okta's cycle (scim_cycles.okta_cycle: user
+  filter / create / read / PUT, group push with a member, rename without a path, member removal
+  by path members[value eq "..."], deactivation with {"active": false}) against the app's SCIM
+  endpoint with the stored token (real HTTPS, CA verified) and records
+  application.provision.user.push with outcome SUCCESS or FAILURE (the failed step), as Okta does.
 
 Admin API (no auth, loopback only): GET /_sim/state (token fingerprints only), POST /_sim/paste
 {app_id, token, test=true}, POST /_sim/provision/{appId} {userName?}, POST /_sim/events {event},
