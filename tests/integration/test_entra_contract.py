@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-azure_identity = pytest.importorskip("azure.identity", reason="azure-identity is pinned in tests/requirements.txt")
+import azure.identity as azure_identity  # noqa: E402  (test-only pins in tests/requirements.txt)
 import httpx  # noqa: E402
 from azure.core.exceptions import ClientAuthenticationError  # noqa: E402
 from kiota_abstractions.method import Method  # noqa: E402
