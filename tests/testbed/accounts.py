@@ -130,7 +130,7 @@ def _password_hash(name):
     return None
 
 
-def _mount_ns(pid):
+def mount_ns(pid):
     try:
         return os.readlink("/proc/%s/ns/mnt" % pid)
     except OSError:
@@ -150,7 +150,7 @@ def processes_of(uid, own_namespaces):
                 command = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
         except OSError:
             continue
-        if _mount_ns(pid) not in own_namespaces:
+        if mount_ns(pid) not in own_namespaces:
             out.append((int(pid), command or "?"))
     return out
 

@@ -21,6 +21,7 @@ import uuid
 import secrets
 
 import accounts
+import simbase
 import testbed_lib
 from testbed_lib import ALATION_VERSION, STATE_DIR, Testbed
 
@@ -408,11 +409,7 @@ def prepare_alation(tb, host):
         tb.seed_token(host, days=180)
 
 
-def ns_of(pid):
-    try:
-        return os.readlink("/proc/%d/ns/mnt" % pid)
-    except OSError:
-        return None
+ns_of = accounts.mount_ns
 
 
 def host_running(tb, host):
@@ -546,7 +543,7 @@ def start_entra(tb, hosts, python):
     pidfile = os.path.join(d, "server.pid")
     stamp = os.path.join(d, "running.hash")
     # The interpreter is not part of the stamp: restarting under a running session hurts more.
-    want = file_hash(ENTRA_SERVER, os.path.join(HERE, "simbase.py"), info["config"], crt)
+    want = file_hash(ENTRA_SERVER, *simbase.SHARED_CODE, info["config"], crt)
     pid = read_pid(pidfile)
     if pid and pid_alive(pid) and os.path.exists(stamp) and open(stamp).read().strip() == want \
             and port_open(ENTRA_ADDRESS, SCIM_PORT):
