@@ -42,7 +42,9 @@ from msgraph_core import GraphClientFactory  # noqa: E402
 
 SIM_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testbed", "entra_sim")
 sys.path.insert(0, SIM_DIR)
-from test_sim import CLIENT, JOB, SCIM_TOKEN, SECRET, SP, TENANT, pki, scim, sim, sim_proc  # noqa: E402,F401
+# the simulator's own fixtures (a private instance with its own CA)
+from test_sim import pki, scim, sim, sim_proc  # noqa: E402,F401  pylint: disable=unused-import
+from test_sim import CLIENT, JOB, SCIM_TOKEN, SECRET, SP, TENANT  # noqa: E402
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 
@@ -153,7 +155,6 @@ def test_secrets_read_back_and_its_unavailable_variants(graph, sim, scim, run):
         info = RequestInformation(Method.GET, "{+baseurl}/servicePrincipals/{id}/synchronization/secrets",
                                   {"baseurl": adapter.base_url, "id": SP})
         return run(adapter.send_async(info, SecretsPutResponse, {"XXX": ODataError}))
-
 
     read = get_secrets()
     assert {(s.key, s.value) for s in read.value} == {(SynchronizationSecret.BaseAddress, "*"),

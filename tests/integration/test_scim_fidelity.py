@@ -114,8 +114,9 @@ def test_each_idp_form_alone(testbed, host):
     query = urllib.parse.quote('displayName eq "renamed-%s"' % user_name)
     status, found, _err = send("GET", "Groups?excludedAttributes=members&filter=" + query, None)
     assert status == 200 and found["totalResults"] == 1 and "members" not in found["Resources"][0]
-    status, found, _err = send("POST", ".search", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
-                                                  "filter": 'userName eq "%s"' % user_name, "attributes": ["userName"]})
+    search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+              "filter": 'userName eq "%s"' % user_name, "attributes": ["userName"]}
+    status, found, _err = send("POST", ".search", search)
     assert status == 200 and [set(r) for r in found["Resources"]] == [{"id", "schemas", "userName"}]
     status, err, _e = send("GET", "Users/%s" % uuid.uuid4(), None)
     assert status == 404 and err["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]

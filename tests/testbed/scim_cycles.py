@@ -128,8 +128,8 @@ def _entra(c, group, tag):
         got = (updated.get(ENTERPRISE) or {}).get("manager") or {}
         c.expect("add_manager", got.get("value") == manager["id"], "the manager is %r" % got.get("value"))
     if group.get("id"):
-        listed = c.step("find_group", "GET", "Groups?" + query('displayName eq "%s"' % group["display"],
-                                                              excludedAttributes="members"))
+        by_name = query('displayName eq "%s"' % group["display"], excludedAttributes="members")
+        listed = c.step("find_group", "GET", "Groups?" + by_name)
         match = next((g for g in listed.get("Resources", []) if g.get("id") == group["id"]), None)
         if match is not None:
             c.expect("find_group", "members" not in match, "excludedAttributes=members still returned members")

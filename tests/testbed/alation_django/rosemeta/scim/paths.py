@@ -96,12 +96,15 @@ def parse_filter(text):
         value = _literal(take(), text)
         return lambda e: _compare(_get_ci(e, attr), op, value)
 
+    def both(a, b, combine):
+        return lambda e: combine(a(e), b(e))
+
     def joined(word, operand, combine):
         def parse():
             left = operand()
             while peek() and peek().lower() == word:
                 take()
-                left = (lambda a, b: lambda e: combine(a(e), b(e)))(left, operand())
+                left = both(left, operand(), combine)
             return left
         return parse
 
