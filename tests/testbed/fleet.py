@@ -20,6 +20,8 @@ import time
 import uuid
 import secrets
 
+import accounts
+import simbase
 import testbed_lib
 from testbed_lib import ALATION_VERSION, STATE_DIR, Testbed
 
@@ -169,6 +171,7 @@ def install():
                "-r", ALATION_REQS])
         write(marker, want + "\n")
     ensure_rsyslog()
+    ensure_users()
     log("install: done")
 
 
@@ -200,17 +203,25 @@ def ensure_rsyslog():
 
 # ------------------------------------------------------------------ shared pieces
 def ensure_users():
-    def exists(user):
-        return subprocess.run(["id", "-u", user], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    """The accounts `alation` and `deploy` as the test bed needs them (made, repaired, or refused
+    with what to do: accounts.py), then deploy's sudo rule and SSH key."""
+    tb = Testbed()
+    hosts = os.listdir(tb.hosts_dir) if os.path.isdir(tb.hosts_dir) else []
+    own = set()
+    for h in hosts:
+        ns_file = os.path.join(tb.host_dir(h), "run", "ns")
+        if os.path.exists(ns_file):
+            own.add(open(ns_file).read().strip())
 
-    if not exists("alation"):
-        quiet(["useradd", "--system", "--home-dir", "/opt/alation", "--no-create-home",
-               "--shell", "/bin/bash", "--user-group", "alation"])
-    if not exists("deploy"):
-        quiet(["useradd", "--create-home", "--home-dir", "/home/deploy", "--shell", "/bin/bash",
-               "--user-group", "deploy"])
-        # '*' = no password, but not "locked" (sshd refuses key logins to locked accounts).
-        quiet(["usermod", "-p", "*", "deploy"])
+    def stop_hosts():
+        log("stopping the test bed's hosts (they use an account being changed)")
+        for h in sorted(hosts):
+            stop_host(tb, h)
+
+    try:
+        accounts.ensure(accounts.TESTBED_ACCOUNTS, STATE_DIR, own, accounts.run_checked, log, stop_hosts)
+    except accounts.Refused as exc:
+        raise RuntimeError(str(exc))
     os.makedirs("/opt/alation", exist_ok=True)
     sudoers = "/etc/sudoers.d/alation-scim-testbed"
     write(sudoers, "# alation.scim test bed: the Ansible login user\ndeploy ALL=(ALL:ALL) NOPASSWD: ALL\n", 0o440)
@@ -308,6 +319,21 @@ def template_db():
 
 
 # ------------------------------------------------------------------ hosts
+def migrate_host_db(site, fresh):
+    """Bring an existing host's DB to the Django project's migrations (its token stays); a fresh
+    copy of the template DB already is."""
+    stamp = os.path.join(site, "db.migrated")
+    want = file_hash(DJANGO_DIR)
+    if fresh or (os.path.exists(stamp) and open(stamp).read().strip() == want):
+        write(stamp, want + "\n")
+        return
+    env = dict(os.environ, ALATION_SITE_DIR=site, PYTHONDONTWRITEBYTECODE="1")
+    # as alation: files Django creates in the site dir (its log) must stay writable by gunicorn
+    quiet(["runuser", "-u", "alation", "--", os.path.join(ENV_DIR, "bin", "python"), "manage.py", "migrate",
+           "--noinput"], cwd=DJANGO_DIR, env=env)
+    write(stamp, want + "\n")
+
+
 def host_names(n_alation, n_plain):
     return ["alation%d" % i for i in range(1, n_alation + 1)], ["plain%d" % i for i in range(1, n_plain + 1)]
 
@@ -371,6 +397,7 @@ def prepare_alation(tb, host):
         shutil.copy(template_db(), db)
         shutil.chown(db, "alation", "alation")
         os.chmod(db, 0o640)
+    migrate_host_db(site, fresh)
     if not os.path.exists(tb.knobs_path(host)):
         tb._write_json(tb.knobs_path(host), {})
     for f in ("launches.log",):
@@ -382,11 +409,7 @@ def prepare_alation(tb, host):
         tb.seed_token(host, days=180)
 
 
-def ns_of(pid):
-    try:
-        return os.readlink("/proc/%d/ns/mnt" % pid)
-    except OSError:
-        return None
+ns_of = accounts.mount_ns
 
 
 def host_running(tb, host):
@@ -520,7 +543,7 @@ def start_entra(tb, hosts, python):
     pidfile = os.path.join(d, "server.pid")
     stamp = os.path.join(d, "running.hash")
     # The interpreter is not part of the stamp: restarting under a running session hurts more.
-    want = file_hash(ENTRA_SERVER, os.path.join(HERE, "simbase.py"), info["config"], crt)
+    want = file_hash(ENTRA_SERVER, *simbase.SHARED_CODE, info["config"], crt)
     pid = read_pid(pidfile)
     if pid and pid_alive(pid) and os.path.exists(stamp) and open(stamp).read().strip() == want \
             and port_open(ENTRA_ADDRESS, SCIM_PORT):

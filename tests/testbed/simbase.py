@@ -24,6 +24,9 @@ import urllib.request
 
 
 TESTBED_CA_DIR = "/var/lib/alation-scim-testbed/ca"
+# Code every simulator runs besides its own server.py.
+SHARED_CODE = tuple(os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+                    for name in ("simbase.py", "scim_cycles.py"))
 
 
 def utcnow():
@@ -465,7 +468,11 @@ def ensure_process(state_dir, argv, base_url, ca_path, config_text, wait=20):
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
     pid_file = os.path.join(state_dir, "server.pid")
     hash_file = os.path.join(state_dir, "running.hash")
-    digest = hashlib.sha256((config_text + "\0" + " ".join(argv)).encode("utf-8")).hexdigest()
+    digest = hashlib.sha256((config_text + "\0" + " ".join(argv)).encode("utf-8"))
+    for path in [a for a in argv if a.endswith(".py")] + list(SHARED_CODE):
+        with open(path, "rb") as f:  # new simulator code restarts the simulator
+            digest.update(f.read())
+    digest = digest.hexdigest()
     pid = None
     try:
         with open(pid_file) as f:

@@ -7,10 +7,12 @@ import http.client
 import importlib.util
 import json
 import os
+import re
 import socket
 import ssl
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -18,6 +20,8 @@ from simbase import Handler, SimError, TLSServer, ensure_ca, ensure_server_cert,
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
 def load_server(sim):
@@ -35,31 +39,52 @@ def free_port(host):
 
 
 class FakeScim(object):
-    """SCIM 2.0 Users/Groups with one accepted bearer token; 401 otherwise."""
+    """SCIM 2.0 Users/Groups with one accepted bearer token (401 otherwise), enough for the
+    simulators' provisioning cycles (scim_cycles): create, read, `eq` filters, PUT, DELETE.
+    PATCH answers 204 No Content (RFC 7644 3.5.2 allows it), so the cycle cannot check the
+    change here; the test bed's django-scim2 hosts answer 200 with the resource."""
 
     def __init__(self, token):
         self.token = token
         self.users = {}
+        self.groups = {}
         self.lock = threading.Lock()
         self.calls = []
 
     def handle(self, method, path, query, headers, raw):
         self.calls.append((method, path))
         if headers.get("Authorization") != "Bearer %s" % self.token:
-            raise SimError(401, {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-                                 "detail": "Authentication credentials were not provided or are invalid.",
-                                 "status": "401"})
-        if path.rstrip("/").endswith("/Users"):
+            raise SimError(401, {"schemas": [ERROR], "status": "401",
+                                 "detail": "Authentication credentials were not provided or are invalid."})
+        m = re.match(r"^.*/(Users|Groups)(?:/([^/]+))?$", path)
+        if not m:
+            raise SimError(404, {"schemas": [ERROR], "status": "404", "detail": "not found"})
+        kind, rid = m.groups()
+        store = self.users if kind == "Users" else self.groups
+        with self.lock:
+            if rid is None and method == "GET":
+                wanted = re.match(r'^(\w+) eq "(.*)"$', dict(urllib.parse.parse_qsl(query)).get("filter", ""))
+                found = [dict(r, id=k) for k, r in store.items()
+                         if not wanted or r.get(wanted.group(1)) == wanted.group(2)]
+                return 200, {"schemas": [LIST], "totalResults": len(found), "startIndex": 1,
+                             "itemsPerPage": len(found), "Resources": found}, {}
+            if rid is None and method == "POST":
+                rid = str(uuid.uuid4())
+                store[rid] = json.loads(raw.decode("utf-8"))
+                return 201, dict(store[rid], id=rid), {}
+            if rid not in store:
+                raise SimError(404, {"schemas": [ERROR], "status": "404", "detail": "Resource %s not found" % rid})
             if method == "GET":
-                return 200, {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-                             "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []}, {}
-            if method == "POST":
-                body = json.loads(raw.decode("utf-8"))
-                uid = str(uuid.uuid4())
-                with self.lock:
-                    self.users[uid] = body
-                return 201, dict(body, id=uid), {}
-        raise SimError(404, {"detail": "not found"})
+                return 200, dict(store[rid], id=rid), {}
+            if method == "PUT":
+                store[rid] = json.loads(raw.decode("utf-8"))
+                return 200, dict(store[rid], id=rid), {}
+            if method == "PATCH":
+                return 204, None, {}
+            if method == "DELETE":
+                del store[rid]
+                return 204, None, {}
+        raise SimError(405, {"schemas": [ERROR], "status": "405", "detail": "method not allowed"})
 
 
 class Running(object):

@@ -39,7 +39,8 @@ class EntraSim(object):
         return self._call("POST", "/_sim/reset", {})
 
     def config(self, **kw):
-        """cycle_interval (s, 0 = off), mask_base_address (bool), token_lifetime (s)."""
+        """cycle_interval (s, 0 = off), mask_base_address (bool), token_lifetime (s),
+        secrets_read ("masked", or 400 / 404 / 405: GET .../synchronization/secrets unavailable)."""
         return self._call("POST", "/_sim/config", kw)
 
     def set_app(self, tenant_id, client_id, **kw):

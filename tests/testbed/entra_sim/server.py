@@ -13,6 +13,8 @@ Decisions where the real behaviour is unconfirmed (documented in README.md):
 - PUT .../synchronization/secrets replaces the whole stored set.
 - A quarantined job runs only when a cycle is requested through /_sim/cycle (standing in
   for Entra's slowed-down quarantine retries); a successful cycle leaves quarantine.
+- GET .../synchronization/secrets is not in Graph's v1.0 metadata: knob `secrets_read`
+  plays a tenant that answers it (masked) or refuses it with 400, 404 or 405.
 """
 
 import argparse
@@ -33,6 +35,7 @@ import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import scim_cycles  # noqa: E402
 import simbase  # noqa: E402
 from simbase import SimError, iso, parse_json, split_jwt, utcnow  # noqa: E402
 
@@ -48,6 +51,11 @@ KNOWN_SECRET_KEYS = ("BaseAddress", "SecretToken", "ClientIdentifier", "ClientSe
                      "Password", "Server", "TenantUrl", "AppKey")
 RESET_SCOPES = ("Watermark", "Escrows", "QuarantineState", "Full", "ForceDeletes",
                 "ConnectorDataStore", "None")
+# What GET .../synchronization/secrets answers (not in Graph's v1.0 metadata, reported to work
+# and to mask values): "masked", or a tenant where it is unavailable: 400, 404 or 405.
+SECRETS_READ = ("masked", 400, 404, 405)
+DEFAULT_SETTINGS = {"cycle_interval": 0, "mask_base_address": True, "token_lifetime": 3599,
+                    "secrets_read": "masked"}
 FAULT_MODES = ("none", "down", "slow", "throttle", "wrong_permissions",
                "replication_delay", "flapping")
 MAX_LOG = 2000
@@ -100,11 +108,9 @@ class Sim(object):
     def reset(self):
         with self.lock:
             cfg = self.load_config()
-            self.settings = {"cycle_interval": 0, "mask_base_address": True, "token_lifetime": 3599}
+            self.settings = dict(DEFAULT_SETTINGS)
             self.tenants = json.loads(json.dumps(cfg.get("tenants", {})))
-            for key in ("cycle_interval", "mask_base_address", "token_lifetime"):
-                if key in cfg:
-                    self.settings[key] = cfg[key]
+            self.configure(cfg)
             self.sps = {}
             for sp_id, sp in cfg.get("service_principals", {}).items():
                 jobs = {}
@@ -123,6 +129,17 @@ class Sim(object):
             self.fault = {"mode": "none"}
             self.requests = []
             self.run_id = _secrets.token_hex(3)
+
+    def configure(self, data):
+        """Settings from the config file or POST /_sim/config; unknown values answer 400."""
+        read = data.get("secrets_read", self.settings["secrets_read"])
+        if read not in SECRETS_READ:
+            raise SimError(400, {"error": "secrets_read must be one of %s, got %r" % (SECRETS_READ, read)})
+        with self.lock:
+            for key in DEFAULT_SETTINGS:
+                if key in data:
+                    self.settings[key] = data[key]
+            return dict(self.settings)
 
     @staticmethod
     def new_job(spec):
@@ -268,6 +285,41 @@ class Sim(object):
         return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
                 "access_token": token}
 
+    def openid_configuration(self, tenant_id, base_url):
+        """The tenant's OIDC discovery document, as MSAL (azure-identity) reads it before it asks
+        for a token at a custom authority; endpoints point at this simulator."""
+        if tenant_id not in self.tenants:
+            raise aad_error(400, "invalid_tenant", 90002,
+                            "Tenant '%s' not found. Check to make sure you have the correct tenant ID "
+                            "and are signing into the correct cloud." % tenant_id)
+        root = "%s/%s" % (base_url, tenant_id)
+        return {
+            "token_endpoint": root + "/oauth2/v2.0/token",
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt",
+                                                      "client_secret_basic"],
+            "jwks_uri": root + "/discovery/v2.0/keys",
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": root + "/v2.0",
+            "request_uri_parameter_supported": False,
+            "userinfo_endpoint": base_url + "/oidc/userinfo",
+            "authorization_endpoint": root + "/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": root + "/oauth2/v2.0/devicecode",
+            "http_logout_supported": True,
+            "frontchannel_logout_supported": True,
+            "end_session_endpoint": root + "/oauth2/v2.0/logout",
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "ver"],
+            "kerberos_endpoint": root + "/kerberos",
+            "tenant_region_scope": None,
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": urllib.parse.urlsplit(base_url).netloc,
+            "rbac_url": "https://pas.windows.net",
+        }
+
     def check_assertion(self, assertion, client_id, tenant_id, app, base_url):
         from cryptography import x509
         from cryptography.exceptions import InvalidSignature
@@ -371,6 +423,11 @@ class Sim(object):
                                       "Insufficient privileges to complete the operation.", crid)
                 return 200, {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity",
                              "id": sp_id, "appId": sp["app_id"], "displayName": sp["display_name"]}
+            if rest == "":
+                if method != "GET":
+                    raise graph_error(405, "Request_BadRequest", "Method not allowed.", crid)
+                return 200, {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals('%s')/synchronization/$entity" % sp_id,
+                             "id": sp_id, "secrets": self.masked_secrets(sp)}
             if rest == "/secrets":
                 return self.secrets(sp, method, body, crid)
             if rest == "/jobs" and method == "GET":
@@ -402,17 +459,7 @@ class Sim(object):
                     job["status"]["code"] = "Active"
                 return 204, None
             if action == "restart":
-                scope = ((body or {}).get("criteria") or {}).get("resetScope") or ""
-                parts = [p.strip() for p in scope.split(",") if p.strip()]
-                unknown = [p for p in parts if p not in RESET_SCOPES]
-                if unknown:
-                    raise graph_error(400, "BadRequest", "Requested value '%s' was not found." % unknown[0], crid)
-                if "QuarantineState" in parts:
-                    job["status"]["quarantine"] = None
-                if job["status"]["quarantine"] is None:
-                    job["schedule"]["state"] = "Active"
-                    job["status"]["code"] = "Active"
-                return 204, None
+                return self.restart(job, body, crid)
             if action != "validateCredentials":
                 raise graph_error(400, "BadRequest", "Resource not found for the segment '%s'." % action, crid)
             saved = self.secret_map(sp)
@@ -420,16 +467,47 @@ class Sim(object):
         return self.validate(saved, body or {}, crid)
 
     @staticmethod
+    def restart(job, body, crid):
+        """POST .../restart (synchronizationJobRestartCriteria). An empty criteria emulates the
+        portal's Restart (quarantine, watermark and escrows reset); resetScope names flags:
+        QuarantineState (and Full, everything) lift quarantine; None is documented as "DO NOT
+        USE, use Start instead" and here does what Start does."""
+        criteria = (body or {}).get("criteria")
+        if criteria is not None and not isinstance(criteria, dict):
+            raise graph_error(400, "BadRequest", "Invalid criteria.", crid)
+        scope = (criteria or {}).get("resetScope") or ""
+        parts = [p.strip() for p in scope.split(",") if p.strip()]
+        unknown = [p for p in parts if p not in RESET_SCOPES]
+        if unknown:
+            raise graph_error(400, "BadRequest", "Requested value '%s' was not found." % unknown[0], crid)
+        if not parts or "QuarantineState" in parts or "Full" in parts:
+            job["status"]["quarantine"] = None
+        job["schedule"]["state"] = "Active"
+        job["status"]["code"] = "Active" if job["status"]["quarantine"] is None else "Quarantine"
+        return 204, None
+
+    @staticmethod
     def secret_map(sp):
         return dict((s["key"], s["value"]) for s in sp["secrets"])
 
+    def masked_secrets(self, sp):
+        out = []
+        for s in sp["secrets"]:
+            shown = s["key"] == "BaseAddress" and not self.settings["mask_base_address"]
+            out.append({"key": s["key"], "value": s["value"] if shown else "*"})
+        return out
+
     def secrets(self, sp, method, body, crid):
         if method == "GET":
-            out = []
-            for s in sp["secrets"]:
-                shown = s["key"] == "BaseAddress" and not self.settings["mask_base_address"]
-                out.append({"key": s["key"], "value": s["value"] if shown else "*"})
-            return 200, {"value": out}
+            unavailable = self.settings["secrets_read"]
+            if unavailable == 400:
+                raise graph_error(400, "BadRequest", "Resource not found for the segment 'secrets'.", crid)
+            if unavailable == 404:
+                raise graph_error(404, "ResourceNotFound", "The requested resource was not found.", crid)
+            if unavailable == 405:
+                raise graph_error(405, "MethodNotAllowed",
+                                  "The HTTP method 'GET' is not allowed on this resource.", crid)
+            return 200, {"value": self.masked_secrets(sp)}
         if method != "PUT":
             raise graph_error(405, "Request_BadRequest", "Method not allowed.", crid)
         items = (body or {}).get("value")
@@ -515,42 +593,17 @@ class Sim(object):
                                 code, "" if creds.get("SecretToken") else ", no credentials")})
             return self.record(sp, outcome)
         base, token = creds["BaseAddress"], creds["SecretToken"]
-        user_name = "entra-sim-%s@example.test" % uuid.uuid4().hex[:12]
+        tag = uuid.uuid4().hex[:12]
 
-        def step(op, method, rel, body=None):
+        def send(method, rel, body):
             status, data = self.scim_call(base, token, method, rel, body)
-            outcome["steps"].append({"op": op, "status": status, "time": iso()})
-            return status, data
+            return (status, None, data) if isinstance(data, str) else (status, data, None)
 
-        error = None
-        status, user = step("create_user", "POST", "Users", {
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-            "userName": user_name, "active": True,
-            "name": {"givenName": "Sim", "familyName": user_name.split("@", 1)[0]},
-            "emails": [{"value": user_name, "type": "work", "primary": True}],
-            "externalId": str(uuid.uuid4())})
-        if status not in (200, 201) or not isinstance(user, dict):
-            error = user if isinstance(user, str) else "create user answered %s" % status
-        else:
-            member = [{"value": user["id"]}]
-            if group["id"]:
-                status, data = step("add_member", "PATCH", "Groups/%s" % group["id"], {
-                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                    "Operations": [{"op": "add", "path": "members", "value": member}]})
-                if status == 404:
-                    group["id"] = None
-                elif status not in (200, 204):
-                    error = data if isinstance(data, str) else "add member answered %s" % status
-            if not group["id"] and error is None:
-                status, data = step("create_group", "POST", "Groups", {
-                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                    "displayName": "%s-%s" % (group["name"], uuid.uuid4().hex[:6]), "members": member})
-                if status in (200, 201) and isinstance(data, dict):
-                    group["id"] = data.get("id")
-                else:
-                    error = data if isinstance(data, str) else "create group answered %s" % status
-        outcome.update({"ok": error is None, "skipped": False, "finished": iso(), "user_name": user_name,
-                        "error": error})
+        steps, error = scim_cycles.entra_cycle(send, group, tag)
+        now = iso()
+        outcome["steps"] = [dict(s, time=now) for s in steps]
+        outcome.update({"ok": error is None, "skipped": False, "finished": now,
+                        "user_name": "entra-sim-%s@example.test" % tag, "error": error})
         if error is None:
             outcome["group_id"] = group["id"]
         with self.lock:
@@ -662,11 +715,15 @@ class Sim(object):
                 status, body = self.graph(method, path, body_json, headers.get("Authorization"), crid)
             else:
                 m = re.match(r"^/([^/]+)/oauth2/v2\.0/token$", path)
-                if not (m and method == "POST"):
+                d = re.match(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$", path)
+                if m and method == "POST":
+                    form = urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+                    status, body = 200, self.issue_token(m.group(1), form, self.base_url)
+                    extra = {"Cache-Control": "no-store, no-cache"}
+                elif d and method == "GET":
+                    status, body = 200, self.openid_configuration(d.group(1), self.base_url)
+                else:
                     raise graph_error(404, "NotFound", "No such endpoint.", crid)
-                form = urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True)
-                status, body = 200, self.issue_token(m.group(1), form, self.base_url)
-                extra = {"Cache-Control": "no-store, no-cache"}
         except SimError as e:
             status, body, extra = e.status, e.body, e.headers
         except Exception as e:  # a bug in the simulator: answer like Graph would, log it
@@ -685,10 +742,7 @@ class Sim(object):
             self.reset()
             return 200, {"reset": True}
         if path == "/_sim/config" and method == "POST":
-            for key in ("cycle_interval", "mask_base_address", "token_lifetime"):
-                if key in data:
-                    self.settings[key] = data[key]
-            return 200, dict(self.settings)
+            return 200, self.configure(data)
         m = re.match(r"^/_sim/cycle/([^/]+)$", path)
         if m and method == "POST":
             return 200, self.run_cycle(m.group(1), "admin")

@@ -4,14 +4,13 @@ Alation, and real HTTPS calls with certificate verification."""
 
 import base64
 import hashlib
-import http.server
+import http.client
 import json
 import os
 import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -22,7 +21,9 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
 from client import EntraSim  # noqa: E402
+from testkit import FakeScim, run_app  # noqa: E402
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -60,60 +61,12 @@ def pki(tmp_path_factory):
     return d
 
 
-class FakeScim(http.server.BaseHTTPRequestHandler):
-    """Accepts only the current token, like Alation."""
-    token = SCIM_TOKEN
-    users = {}
-    groups = {}
-
-    def log_message(self, *a):
-        pass
-
-    def reply(self, status, body=None):
-        data = json.dumps(body).encode() if body is not None else b""
-        self.send_response(status)
-        self.send_header("Content-Type", "application/scim+json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def handle_any(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(n)) if n else None
-        if self.headers.get("Authorization") != "Bearer " + FakeScim.token:
-            return self.reply(401, {"detail": "Invalid token", "status": "401"})
-        path = urllib.parse.urlsplit(self.path).path
-        if path == "/scim/v2/Users" and self.command == "GET":
-            return self.reply(200, {"totalResults": len(self.users), "Resources": []})
-        if path == "/scim/v2/Users" and self.command == "POST":
-            uid = uuid.uuid4().hex
-            self.users[uid] = body
-            return self.reply(201, dict(body, id=uid))
-        if path == "/scim/v2/Groups" and self.command == "POST":
-            gid = uuid.uuid4().hex
-            self.groups[gid] = body
-            return self.reply(201, dict(body, id=gid))
-        if path.startswith("/scim/v2/Groups/") and self.command == "PATCH":
-            gid = path.rsplit("/", 1)[1]
-            if gid not in self.groups:
-                return self.reply(404, {"detail": "no group"})
-            self.groups[gid].setdefault("members", []).extend(body["Operations"][0]["value"])
-            return self.reply(200, dict(self.groups[gid], id=gid))
-        return self.reply(404, {"detail": "unknown"})
-
-    do_GET = do_POST = do_PATCH = handle_any
-
-
 @pytest.fixture(scope="module")
 def scim(pki):
-    port = free_port("127.0.20.2")
-    httpd = http.server.ThreadingHTTPServer(("127.0.20.2", port), FakeScim)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(str(pki / "scim.pem"), str(pki / "scim.key"))
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield "https://127.0.20.2:%d/scim/v2/" % port
-    httpd.shutdown()
+    """Alation's SCIM endpoint stand-in (testkit.FakeScim), certificate from this test's CA."""
+    running = run_app(FakeScim(SCIM_TOKEN), "127.0.20.2", str(pki), "scim")
+    yield running.url + "/scim/v2/"
+    running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -283,9 +236,11 @@ def test_cycle_quarantine_and_restart(sim, scim):
     tok = token(sim)
     put_creds(sim, tok, scim, SCIM_TOKEN)
     out = sim.cycle(SP)
-    assert out["ok"] and [s["op"] for s in out["steps"]] == ["create_user", "create_group"]
-    out = sim.cycle(SP)
-    assert out["ok"] and [s["op"] for s in out["steps"]] == ["create_user", "add_member"]
+    entra_forms = ["rename_group", "add_member", "remove_member", "disable_user", "delete_user", "delete_manager"]
+    first = ["create_user", "find_user", "update_user", "create_manager", "add_manager", "create_group"]
+    assert out["ok"] and [s["op"] for s in out["steps"]] == first + entra_forms, out
+    out = sim.cycle(SP)  # the group is found again by its displayName
+    assert out["ok"] and [s["op"] for s in out["steps"]] == first[:-1] + ["find_group"] + entra_forms, out
     put_creds(sim, tok, scim, "revoked-token")
     out = sim.cycle(SP)
     assert not out["ok"] and out["job_status"] == "Quarantine"
@@ -357,3 +312,54 @@ def test_slow_and_flapping(sim):
     assert time.time() - started >= 1.0
     sim.fault("flapping", count=4)
     assert [call(sim, "GET", SYNC + "/jobs", token=tok)[0] for _i in range(5)] == [503, 200, 503, 200, 200]
+
+
+def test_oidc_discovery_points_at_the_simulator(sim):
+    status, doc, _headers = call(sim, "GET", "/%s/v2.0/.well-known/openid-configuration" % TENANT)
+    assert status == 200 and doc["token_endpoint"] == "%s/%s/oauth2/v2.0/token" % (sim.base_url, TENANT)
+    assert doc["issuer"] == "%s/%s/v2.0" % (sim.base_url, TENANT) and doc["authorization_endpoint"]
+    status, body, _headers = call(sim, "GET", "/%s/v2.0/.well-known/openid-configuration" % uuid.uuid4())
+    assert status == 400 and body["error_codes"] == [90002]
+
+
+def test_get_synchronization_masks_secrets(sim, scim):
+    tok = token(sim)
+    put_creds(sim, tok, scim, SCIM_TOKEN)
+    status, body, _headers = call(sim, "GET", SYNC, token=tok)
+    assert status == 200 and body["id"] == SP
+    assert sorted(s["key"] for s in body["secrets"]) == ["BaseAddress", "SecretToken"]
+    assert {s["value"] for s in body["secrets"]} == {"*"}
+
+
+@pytest.mark.parametrize("criteria, lifted", [
+    ({}, True),  # empty criteria: the portal's Restart
+    ({"criteria": {}}, True),
+    ({"criteria": {"resetScope": "QuarantineState"}}, True),
+    ({"criteria": {"resetScope": "Watermark, Escrows"}}, False),
+    ({"criteria": {"resetScope": "None"}}, False),  # "DO NOT USE, use Start instead"
+])
+def test_restart_criteria(sim, scim, criteria, lifted):
+    tok = token(sim)
+    put_creds(sim, tok, scim, SCIM_TOKEN)
+    sim.set_job(SP, JOB, "Quarantine")
+    assert call(sim, "POST", SYNC + "/jobs/%s/restart" % JOB, criteria, token=tok)[0] == 204
+    job = sim.job(SP)
+    assert (job["status"]["code"], job["status"]["quarantine"] is None) == (
+        ("Active", True) if lifted else ("Quarantine", False))
+    assert job["schedule"]["state"] == "Active"
+    status, body, _headers = call(sim, "POST", SYNC + "/jobs/%s/restart" % JOB,
+                                  {"criteria": {"resetScope": "Watermark, Bogus"}}, token=tok)
+    assert status == 400 and "Bogus" in body["error"]["message"]
+
+
+@pytest.mark.parametrize("answer", [400, 404, 405])
+def test_secrets_read_knob(sim, scim, answer):
+    tok = token(sim)
+    put_creds(sim, tok, scim, SCIM_TOKEN)
+    sim.config(secrets_read=answer)
+    status, body, _headers = call(sim, "GET", SYNC + "/secrets", token=tok)
+    assert status == answer and body["error"]["code"] and "innerError" in body["error"]
+    assert put_creds(sim, tok, scim, SCIM_TOKEN)[0] == 204  # only the read-back is unavailable
+    with pytest.raises(urllib.error.HTTPError) as e:
+        sim.config(secrets_read=500)
+    assert e.value.code == 400

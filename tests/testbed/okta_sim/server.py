@@ -18,9 +18,11 @@ Plays what alation.scim reads from Okta, with Okta's paths, error bodies and qui
   "Test API Credentials" against the app's SCIM base URL first, like the console; the
   Application Connections API answers 200 with status UNKNOWN for these custom apps and stores
   nothing (the quirk).
-- Provisioning (POST /_sim/provision/{appId}): pushes a new user to the app's SCIM endpoint with
-  the stored token (real HTTPS, CA verified) and records application.provision.user.push with
-  outcome SUCCESS or FAILURE (with the reason), as Okta does.
+- Provisioning (POST /_sim/provision/{appId}): runs Okta's cycle (scim_cycles.okta_cycle: user
+  filter / create / read / PUT, group push with a member, rename without a path, member removal
+  by path members[value eq "..."], deactivation with {"active": false}) against the app's SCIM
+  endpoint with the stored token (real HTTPS, CA verified) and records
+  application.provision.user.push with outcome SUCCESS or FAILURE (the failed step), as Okta does.
 
 Admin API (no auth, loopback only): GET /_sim/state (token fingerprints only), POST /_sim/paste
 {app_id, token, test=true}, POST /_sim/provision/{appId} {userName?}, POST /_sim/events {event},
@@ -40,6 +42,7 @@ import urllib.parse
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import scim_cycles  # noqa: E402
 from simbase import (  # noqa: E402
     SimApp, SimError, iso, parse_iso, parse_json, scim_call, serve_main, split_jwt, utcnow,
 )
@@ -399,19 +402,12 @@ class Org(SimApp):
         if token is None:
             problem = "Provisioning is not configured: no API token saved for the app."
         else:
-            status, body, err = scim_call(app["base_url"], token, "GET",
-                                          "Users?filter=" + urllib.parse.quote('userName eq "%s"' % user_name),
-                                          ca_path=self.ca_path)
-            if status == 200:
-                status, body, err = scim_call(app["base_url"], token, "POST", "Users", {
-                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name,
-                    "name": {"givenName": "Okta", "familyName": "Sim"}, "active": True,
-                    "emails": [{"value": user_name, "type": "work", "primary": True}]}, ca_path=self.ca_path)
-            if status not in (200, 201):
-                detail = err or ((body or {}).get("detail") if isinstance(body, dict) else None)
-                problem = "Error while trying to create user: %s%s" % (
-                    "Unauthorized (401)" if status == 401 else ("HTTP %s" % status if status else ""),
-                    (": " + detail) if detail else "")
+            def send(method, rel, body):
+                return scim_call(app["base_url"], token, method, rel, body, ca_path=self.ca_path)
+
+            _steps, error = scim_cycles.okta_cycle(send, user_name, secrets.token_hex(4))
+            if error:
+                problem = "Error while trying to %s" % error
         if problem:
             return self.record("application.provision.user.push", app_id, "FAILURE",
                                reason="Automatic provisioning of user %s to app %s failed: %s"

@@ -50,6 +50,13 @@ SCIM_SERVICE_PROVIDER = {
     "NETLOC": "%s:%s" % (HOST["address"], HOST["port"]),
     "SCHEME": "https",
     "GROUP_MODEL": "rosemeta.models.Group",
+    # django-scim2 extended for what IdPs send and clients check (rosemeta/scim/)
+    "USER_ADAPTER": "rosemeta.scim.adapters.User",
+    "GROUP_ADAPTER": "rosemeta.scim.adapters.Group",
+    "USER_FILTER_PARSER": "rosemeta.scim.filters.UserFilterQuery",
+    "GROUP_FILTER_PARSER": "rosemeta.scim.filters.GroupFilterQuery",
+    "SERVICE_PROVIDER_CONFIG_MODEL": "rosemeta.scim.adapters.ServiceProviderConfig",
+    "SCHEMAS_GETTER": "rosemeta.scim.schemas.published",
     "AUTHENTICATION_SCHEMES": [
         {
             "type": "oauthbearertoken",
