@@ -142,7 +142,8 @@ class ActionModule(ActionBase):
                         given[option] = value
         validator = ArgumentSpecValidator(spec, mutually_exclusive=cls.mutually_exclusive or None,
                                           required_together=cls.required_together or None,
-                                          required_one_of=cls.required_one_of or None)
+                                          required_one_of=cls.required_one_of or None,
+                                          required_if=cls.required_if or None)
         checked = validator.validate(given)
         if checked.error_messages:
             names = '' if source == 'idp_options' else ' (role variables %s)' % ', '.join(

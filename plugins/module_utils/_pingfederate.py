@@ -228,7 +228,7 @@ class PingFederateClient(ApiClient):
             headers['Authorization'] = 'Bearer ' + self.access_token()
         return headers
 
-    def refresh_auth(self):
+    def refresh_auth(self, resp):
         if self.auth != 'oauth2':
             return False
         self._token = None

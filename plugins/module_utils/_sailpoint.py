@@ -194,7 +194,7 @@ class SailPointClient(ApiClient):
     def auth_headers(self, doing):
         return {'Authorization': 'Bearer ' + self.access_token()}
 
-    def refresh_auth(self):
+    def refresh_auth(self, resp):
         self._token = None
         return True
 

@@ -35,7 +35,7 @@ from ansible.module_utils.six.moves import shlex_quote
 from ansible_collections.alation.scim.plugins.module_utils import _http, _report
 from ansible_collections.alation.scim.plugins.module_utils._token_state import (
     host_key, iso_utc, new_salt, pushed_current, record_push, recorded_due, token_fingerprint, with_push)
-from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver
+from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver, without_secrets
 
 HOST_OPTIONS = ('alation_root', 'alation_user', 'entry', 'init_script', 'timeout', 'django_shell_command',
                 'expiry_record_path')
@@ -282,7 +282,10 @@ class Cycle(object):
     def push(self, token, reason, rotated):
         self.driver.context.rotation = {'rotated_at': self.out['rotated_at'], 'expires_at': self.expiry['expires_at'],
                                         'reason': reason}
-        text = self.driver.push(token)
+        try:
+            text = self.driver.push(token)
+        except _http.ApiError as e:
+            raise without_secrets(e, [token])  # an IdP may quote what it was sent
         self.out['pushed_at'] = iso_utc(self.clock())
         self.out['pushed'] = self.driver.delivers
         self.out['changed'] = True

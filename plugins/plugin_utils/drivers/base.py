@@ -48,6 +48,21 @@ class DriverError(ApiError):
     """A driver step failed; ``message`` = what was being done, what went wrong, ``Fix:``."""
 
 
+REDACTED = '********'
+
+
+def without_secrets(error, secrets):
+    """The same ApiError with every secret value replaced (an API may quote what it was sent)."""
+    def scrub(text):
+        for secret in secrets:
+            if secret and text:
+                text = text.replace(secret, REDACTED)
+        return text
+    if any(secret and secret in (error.message or '') for secret in secrets):
+        return DriverError(scrub(error.reason), fix=scrub(error.fix), status=error.status, code=error.code)
+    return error
+
+
 class DriverContext(object):
     """What the cycle lends a driver for one host and run."""
 
@@ -70,6 +85,7 @@ class Driver(object):
     holds_proves_chain = False  # holds() True means the IdP just used the token against Alation
     required_together = ()
     required_one_of = ()
+    required_if = ()
     mutually_exclusive = ()
 
     def __init__(self, options, context):

@@ -30,21 +30,8 @@ from ansible_collections.alation.scim.plugins.module_utils._pingfederate import 
     token_field,
     updated_connection,
 )
-from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver, DriverError
+from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver, DriverError, without_secrets
 
-REDACTED = '<redacted>'
-
-
-def without_secrets(error, secrets):
-    """The same ApiError with every secret value replaced (an API may quote what it was sent)."""
-    def scrub(text):
-        for secret in secrets:
-            if secret and text:
-                text = text.replace(secret, REDACTED)
-        return text
-    if any(secret and secret in (error.message or '') for secret in secrets):
-        return DriverError(scrub(error.reason), fix=scrub(error.fix), status=error.status, code=error.code)
-    return error
 
 
 class PingFederateDriver(Driver):

@@ -32,7 +32,7 @@ from ansible_collections.alation.scim.plugins.module_utils._sailpoint import (
     token_patch,
 )
 from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver, DriverError
-from ansible_collections.alation.scim.plugins.plugin_utils.drivers.pingfederate import without_secrets
+from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import without_secrets
 
 
 class SailPointDriver(Driver):

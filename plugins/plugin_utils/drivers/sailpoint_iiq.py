@@ -5,10 +5,9 @@
 
 IdentityIQ has no supported API that sets an application's credential, so:
 
-- without ``workflow_name`` the driver is a hand-off, like Okta: a person pastes the token into
-  the application in the IdentityIQ console (``operator_steps``); the host is never rotated
-  unattended.  Delivering the token to that person (Ansible Vault or 0600 file) is the hand-off
-  drivers' common code, not this file's.
+- without ``workflow_name`` the driver is a hand-off, like Okta (``handoff.HandoffDriver``: an
+  Ansible Vault or 0600 file for the person who pastes the token into the application in the
+  IdentityIQ console, the console steps); the host is never rotated unattended.
 - with ``workflow_name`` (a workflow the customer deployed once, e.g.
   ``examples/sailpoint_iiq/alation-scim-token-workflow.xml``) it is an API driver: check_settings
   looks up the workflow and the application (read only), push launches the workflow through
@@ -27,17 +26,19 @@ from ansible_collections.alation.scim.plugins.module_utils._sailpoint import (
     iiq_client_from_params,
     iiq_scim_url,
 )
-from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver, DriverError
-from ansible_collections.alation.scim.plugins.plugin_utils.drivers.pingfederate import without_secrets
+from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import DriverError, without_secrets
+from ansible_collections.alation.scim.plugins.plugin_utils.drivers.handoff import HandoffDriver
 
 # output variable of the example workflow: "Success", or "Failed: <why>"
 TEST_OUTPUT = 'testResult'
 
 
-class SailPointIiqDriver(Driver):
+class SailPointIiqDriver(HandoffDriver):
     name = 'sailpoint_iiq'
     label = 'SailPoint IdentityIQ'
+    console_name = 'IdentityIQ'
     var_prefix = 'sailpoint_iiq'
+    HANDOFF_OPTIONS = tuple(HandoffDriver.argument_spec())
 
     def __init__(self, options, context):
         super(SailPointIiqDriver, self).__init__(options, context)
@@ -46,7 +47,20 @@ class SailPointIiqDriver(Driver):
 
     @staticmethod
     def argument_spec():
-        return iiq_argument_spec()
+        spec = HandoffDriver.argument_spec()
+        spec.update(iiq_argument_spec())
+        return spec
+
+    @classmethod
+    def variable_name(cls, option):
+        """The hand-off options are the hand-off drivers' (alation_scim_handoff_*); the rest are IIQ's."""
+        if option in cls.HANDOFF_OPTIONS:
+            return HandoffDriver.variable_name.__func__(HandoffDriver, option)
+        return 'alation_scim_%s_%s' % (cls.var_prefix, option)
+
+    @property
+    def yaml_push(self):
+        return not self.workflow and self.options['channel'] == 'custom'
 
     @property
     def workflow(self):
@@ -72,6 +86,8 @@ class SailPointIiqDriver(Driver):
         return self._client
 
     def target(self):
+        if not self.workflow:
+            return super(SailPointIiqDriver, self).target()
         if self.options.get('url'):
             where = iiq_scim_url(self.options['url'])
         else:
@@ -80,7 +96,7 @@ class SailPointIiqDriver(Driver):
 
     def check_settings(self):
         if not self.workflow:
-            return
+            return super(SailPointIiqDriver, self).check_settings()
         missing = [name for name in ('url', 'username', 'password', 'application_name') if not self.options.get(name)]
         if missing:
             raise DriverError('sailpoint_iiq with workflow_name %r needs %s' % (self.workflow, ', '.join(missing)),
@@ -101,7 +117,7 @@ class SailPointIiqDriver(Driver):
 
     def push(self, token):
         if not self.workflow:
-            raise NotImplementedError('the IdentityIQ console hand-off is delivered by the hand-off drivers\' code')
+            return super(SailPointIiqDriver, self).push(token)
         inputs = [('applicationName', self.application), ('tokenAttribute', self.options['token_attribute']),
                   ('token', token)]
         try:
@@ -134,7 +150,8 @@ class SailPointIiqDriver(Driver):
         return 'IdentityIQ tested the connection of application %r to Alation after storing the token: %s.' % (
             self.application, test)
 
-    def operator_steps(self, where):
+    def console_steps(self):
+        where = self.where
         app = ('application %r' % self.application) if self.application else 'the application that provisions to Alation'
         return [
             'Sign in to the IdentityIQ console as an administrator.',
@@ -143,7 +160,7 @@ class SailPointIiqDriver(Driver):
             'from %s.' % where,
             'Click "Test Connection": it must succeed (IdentityIQ calls %s with the new token).'
             % (self.context.scim_url or 'Alation\'s SCIM endpoint'),
-            'Save the application, then delete the token file.',
+            'Save the application.',
         ]
 
     def summary(self):

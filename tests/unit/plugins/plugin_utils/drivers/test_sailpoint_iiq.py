@@ -50,18 +50,23 @@ def app_state(iiq):
     return iiq.app.state()["applications"][APP]
 
 
-def test_without_a_workflow_it_is_a_console_hand_off(make_driver):
-    d = make_driver("sailpoint_iiq", application_name=APP)
+def test_without_a_workflow_it_is_a_console_hand_off(make_driver, tmp_path):
+    d = make_driver("sailpoint_iiq", application_name=APP, channel="file_0600", dir=str(tmp_path))
     assert d.needs_operator is True and d.push_when_unknown is False and d.holds(TOKEN) is None
     d.check_settings()   # nothing to read: no API
-    steps = d.operator_steps("/srv/handoff/alation1.vault")
-    assert any("/srv/handoff/alation1.vault" in s for s in steps)
+    assert "handed off to the file %s" % (tmp_path / "alation1.scim-token") in d.push(TOKEN)
+    token_file = tmp_path / "alation1.scim-token"
+    assert token_file.read_text() == TOKEN and oct(token_file.stat().st_mode & 0o777) == "0o600"
+    record = json.loads((tmp_path / "alation1.handoff.json").read_text())
+    assert record["idp"] == "sailpoint_iiq" and TOKEN not in json.dumps(record)
+    steps = d.operator_steps()
+    assert any(str(token_file) in s for s in steps)
     assert any(APP in s for s in steps) and any("Test Connection" in s for s in steps)
     assert any("https://alation1.example:8443/scim/v2/" in s for s in steps)
-    with pytest.raises(NotImplementedError):
-        d.push(TOKEN)
     assert d.summary()["mode"] == "handoff"
-    assert make_driver("sailpoint_iiq").target() == "identityiq#application=(unnamed)"
+    assert d.target() == "sailpoint_iiq:Alation"
+    assert d.variable_name("channel") == "alation_scim_handoff_channel"
+    assert d.variable_name("workflow_name") == "alation_scim_sailpoint_iiq_workflow_name"
 
 
 @pytest.mark.parametrize("mode,body_form", [("sync", "both"), ("sync", "extension"), ("sync", "top_level"),
