@@ -28,8 +28,7 @@ def iso_epoch(text):
 
 class Driver:
     name = None
-    # Pushes of this driver reach every store of the IdP at once (PingOne's revisions resync all of
-    # an environment): the harness may cap its fleet size (--max-hosts-per-driver).
+
     def __init__(self, tb):
         self.tb = tb
 
@@ -46,8 +45,9 @@ class Driver:
         """The floor's IdP half: True when the IdP took the token."""
         raise NotImplementedError
 
-    def holds_since(self, hosts, since):
-        """{host: epoch at which the IdP held (and applied) the host's current token, or None}."""
+    def holds_since(self, revoked):
+        """{host: epoch at which the IdP first held (and applied) the host's current token after
+        revoked[host], the rotation's epoch; None when it did not}."""
         raise NotImplementedError
 
     def in_sync(self, hosts):
@@ -71,11 +71,12 @@ class Entra(Driver):
     def push(self, host, token):
         return idp_push.push(self.tb, host, token)[-1] in (("put", 200), ("put", 204))
 
-    def holds_since(self, hosts, since):
-        requests = self.sim.requests(since)
+    def holds_since(self, revoked):
+        requests = self.sim.requests(min(revoked.values()))
         out = {}
-        for h in hosts:
-            mine = [r for r in requests if "/servicePrincipals/%s/" % self.sp(h) in r["path"] and r["status"] in (200, 204)]
+        for h, since in revoked.items():
+            mine = [r for r in requests if "/servicePrincipals/%s/" % self.sp(h) in r["path"] and r["status"] in (200, 204)
+                    and r["epoch"] >= since]
             put = next((r["epoch"] for r in mine if r["method"] == "PUT" and r["path"].endswith("/secrets")), None)
             val = next((r["epoch"] for r in mine if r["path"].endswith("/validateCredentials")), None)
             out[h] = None if put is None or val is None else max(put, val)
@@ -108,11 +109,11 @@ class PingOne(Driver):
     def push(self, host, token):
         return idp_push.push_pingone(self.settings, host, token)[-1] == ("revision", 201)
 
-    def holds_since(self, hosts, since):
+    def holds_since(self, revoked):
         state = self.sim.state()
         revisions = sorted(iso_epoch(r["createdAt"]) for r in state["revisions"])
         out = {}
-        for h in hosts:
+        for h, since in revoked.items():
             store = state["stores"][self.settings["stores"][h]]
             if store["applied_token_fingerprint"] != self.tb.token_fingerprint(h):
                 out[h] = None

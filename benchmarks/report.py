@@ -68,7 +68,9 @@ def fmt(value, pattern="%.1f"):
 
 def table(headers, rows):
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
     return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])
 
 
@@ -95,18 +97,35 @@ def curve_tables(res):
     return "\n\n".join(out)
 
 
+def host_words(n):
+    return "1 host" if n == 1 else "%d hosts" % n
+
+
+def loop_lines(res):
+    """The vendor loop against the playbooks, where it was measured."""
+    lines = []
+    for r in pick(res, what="loop"):
+        p = point(res, r["hosts"], r["kind"], r["driver"])
+        what = "check" if r["kind"] == "check" else "rotation"
+        figures = (what, host_words(r["hosts"]), r["measured_hosts"], r["wall_s"], r["wall_s"] / p["wall"], p["wall"],
+                   r["wall_s"] / p["floor"], fmt(p["floor"]))
+        lines.append("- The vendor's manual loop, %s of %s (%d measured, scaled): %.1f s, %.1fx the playbook's %.1f s "
+                     "and %.1fx the floor's %s s." % figures)
+    return "\n".join(lines)
+
+
 def targets(res):
     rows = []
     for kind, driver, title in series(res):
         for n in TARGET_HOSTS:
             p = point(res, n, kind, driver)
             if p is None or p["ratio"] is None:
-                rows.append(["%d host(s), %s" % (n, title), "-", "<= %.1fx" % TARGET, "not measured"])
+                rows.append(["%s, %s" % (host_words(n), title), "-", "<= %.1fx" % TARGET, "not measured"])
                 continue
             ok = p["ratio"] <= TARGET
             verdict = "met" if ok else "MISSED by %.2fx (%.1f s over)" % (p["ratio"] - TARGET, p["wall"] - TARGET * p["floor"])
-            rows.append(["%d host(s), %s" % (n, title), "%.2fx" % p["ratio"], "<= %.1fx" % TARGET, verdict])
-    return table(["target", "measured", "target", "verdict"], rows)
+            rows.append(["%s, %s" % (host_words(n), title), "%.2fx" % p["ratio"], "<= %.1fx" % TARGET, verdict])
+    return "\n\n".join(x for x in (table(["target", "measured", "target", "verdict"], rows), loop_lines(res)) if x)
 
 
 def growth(res):
@@ -142,9 +161,9 @@ def settings_table(res):
                 vs = "%+.0f%%" % (100.0 * (r["wall_s"] / base[kind]["wall_s"] - 1)) if kind in base else "-"
                 row += ["%.1f" % r["wall_s"], "%.1f" % r["controller_cpu_s"], vs]
             rows.append(row)
-        out.append("**%d hosts**\n\n%s" % (n, table(["setting", "check wall s", "check ctrl CPU s", "check vs shipped",
-                                                    "rotation wall s", "rotation ctrl CPU s", "rotation vs shipped"],
-                                                   rows)))
+        headers = ["setting", "check wall s", "check ctrl CPU s", "check vs shipped", "rotation wall s",
+                   "rotation ctrl CPU s", "rotation vs shipped"]
+        out.append("**%d hosts**\n\n%s" % (n, table(headers, rows)))
     return "\n\n".join(out) or "Not measured in this run."
 
 
@@ -175,11 +194,11 @@ def profiles(res):
 
 def head(res):
     s = res["settings"]
-    skipped = "".join("\n- %s hosts: not measured, %s" % (n, why) for n, why in sorted(res["skipped"].items()))
+    skipped = "".join("\n- %s hosts: NOT MEASURED, %s" % (n, why) for n, why in sorted(res["skipped"].items()))
     notes = "".join("\n- %s" % x for x in res["notes"])
     mem = ", ".join("%s hosts %s MiB" % (k, v) for k, v in sorted(res["memory_mib"].items(), key=lambda kv: (
         kv[0] != "before", int(kv[0]) if kv[0].isdigit() else 0)))
-    return ("Measured %s, commit %s, `%s` (%d s in all), on %d cores and %d MiB; Django start-up +%.1f s per "
+    return ("Measured %s, commit %s, `%s` (%d s holding the test bed's lock), on %d cores and %d MiB; Django start-up +%.1f s per "
             "launch; Mitogen %s. Fleet sizes %s, settings at %s; runs per measurement: %d below 10 hosts, 1 from "
             "10 on (medians). Machine memory used at peak: %s.%s%s"
             % (res["started"][:16].replace("T", " ") + " UTC", res["commit"], res["command"], res["duration_s"],

@@ -16,6 +16,7 @@ size), each ansible-playbook run with cold SSH connections (a fresh control path
   2. The outage window per host and driver: from the rotation (Alation revokes the old token at
      once) to the moment the IdP holds the new one (benchmarks/drivers.py).
   3. Settings, each changed alone from the shipped ones: forks, pipelining, strategy free, Mitogen.
+  4. Optionally (--loop-hosts), the vendor's manual procedure as a sequential loop, for comparison.
 Writes benchmarks/results/latest.{json,md}, cost_curve.png and docs/benchmarks.md (benchmarks/report.py,
 which also regenerates them from latest.json alone). Installs its own dependencies
 (benchmarks/requirements.txt) into this interpreter. Takes the test bed's session lock while it
@@ -53,6 +54,7 @@ CHECK = os.path.join(REPO, "playbooks", "check_scim_expiry.yml")
 PLAYBOOKS = {"check": CHECK, "rotate": ROTATE}
 EXAMPLE_CFG = os.path.join(REPO, "examples", "ansible.cfg")
 CPUTREE = os.path.join(HERE, "cputree.py")
+LOOP = os.path.join(HERE, "vendor_loop.sh")
 RESULTS = os.path.join(HERE, "results")
 REQUIREMENTS = os.path.join(HERE, "requirements.txt")
 CU = "rosemeta.utils.users_and_groups.configuration_utils"
@@ -119,15 +121,16 @@ class MemorySampler:
 
     def allows(self, n, current_n):
         """Whether n hosts fit, from the memory per host the sizes so far took (None: yes)."""
-        per_host = [(peak - self.baseline) / m for m, peak in self.peaks.items() if m]
-        if not per_host:
+        if not self.peaks:
             return None
-        need = max(per_host) * (n - current_n)
+        largest = max(self.peaks)  # its fixed costs (ansible-playbook, simulators) weigh least per host
+        per_host = (self.peaks[largest] - self.baseline) / largest
+        need = per_host * (n - current_n)
         avail = used_mib()[1]
         if need < avail - MEMORY_RESERVE_MIB:
             return None
-        return ("memory: %d hosts need about %d MiB more (%.0f MiB per host at peak), %d MiB are available "
-                "and %d MiB stay in reserve" % (n, need, max(per_host), avail, MEMORY_RESERVE_MIB))
+        return ("memory: %d hosts need about %d MiB more (%.0f MiB per host at peak with %d), %d MiB are "
+                "available and %d MiB stay in reserve" % (n, need, per_host, largest, avail, MEMORY_RESERVE_MIB))
 
 
 # ---------------------------------------------------------------- CPU
@@ -238,6 +241,16 @@ def floor_rotation(tb, host, driver):
 
 
 FLOORS = {"check": floor_check, "rotate": floor_rotation}
+
+
+def vendor_loop(mode, hosts):
+    """The vendor's manual procedure over SSH, host after host (benchmarks/vendor_loop.sh, Entra)."""
+    started = time.time()
+    proc = subprocess.run(["bash", LOOP, mode] + hosts, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, env=dict(os.environ, BENCH_PYTHON=sys.executable), timeout=7200)
+    if proc.returncode != 0:
+        raise RuntimeError("vendor loop (%s) failed: %s" % (mode, proc.stderr[-2000:]))
+    return round(time.time() - started, 2)
 
 
 def parallel_floor(tb, hosts, one, driver):
@@ -351,11 +364,11 @@ class Fleet:
         return r
 
     def outage(self, r, driver, since):
-        holds = self.drivers[driver].holds_since(self.hosts, since)
-        windows = []
-        for h in self.hosts:
-            revoked = last_rotation_epoch(self.tb, h)
-            windows.append(None if holds[h] is None or revoked is None else holds[h] - revoked)
+        revoked = dict((h, last_rotation_epoch(self.tb, h)) for h in self.hosts)
+        if any(t is None or t < since - 1 for t in revoked.values()):
+            raise RuntimeError("the %s rotation run left hosts without a rotation: %s" % (driver, revoked))
+        holds = self.drivers[driver].holds_since(revoked)
+        windows = [None if holds[h] is None else holds[h] - revoked[h] for h in self.hosts]
         got = [w for w in windows if w is not None]
         r["outage_s"] = dict(median=round(statistics.median(got), 3) if got else None,
                              max=round(max(got), 3) if got else None, missing=len(windows) - len(got))
@@ -410,6 +423,15 @@ def measure_curve(fleet, n, args, res):
             res["runs"].append(dict(fleet.measured("rotate", name), hosts=n, kind="rotate", driver=name,
                                     what="playbook"))
             res["runs"].append(dict(fleet.floor("rotate", name), hosts=n, kind="rotate", driver=name, what="floor"))
+    if args.loop_hosts and n == max(x for x in args.sizes if x <= 20):
+        loop_hosts = fleet.hosts[:args.loop_hosts]
+        for kind in ("check", "rotate"):
+            log("%d hosts: vendor loop, %s, on %d of them (scaled)" % (n, kind, len(loop_hosts)))
+            wall = vendor_loop(kind, loop_hosts) * n / len(loop_hosts)
+            res["runs"].append(dict(hosts=n, kind=kind, driver=None if kind == "check" else "entra", what="loop",
+                                    wall_s=round(wall, 1), measured_hosts=len(loop_hosts)))
+        if fleet.drivers["entra"].in_sync(loop_hosts):
+            raise RuntimeError("the vendor loop left Entra without the current tokens")
     for name in set(args.drivers) - set(fleet.drivers):
         res["notes"].append("%d hosts: %s not measured (--max-hosts-per-driver %d)" % (n, name, args.max_hosts_per_driver))
 
@@ -437,9 +459,10 @@ def run(args):
                        "mem_total_mib": round(used_mib()[0] + used_mib()[1])},
            "settings": {"sizes": args.sizes, "settings_sizes": args.settings_sizes, "drivers": args.drivers,
                         "startup_delay_s": args.startup_delay, "repeat": args.repeat,
-                        "max_hosts_per_driver": args.max_hosts_per_driver},
+                        "max_hosts_per_driver": args.max_hosts_per_driver, "loop_hosts": args.loop_hosts},
            "mitogen": mitogen_version(), "runs": [], "settings_runs": [], "skipped": {}, "notes": [],
            "memory_mib": {}, "testbed_up_s": {}}
+    started = time.time()  # the lock is held from here on
     tf.testbed_cli("install")
     workdir = tempfile.mkdtemp(prefix="alation-scim-bench-")
     current = len(testbed_lib.Testbed().hosts)
@@ -470,7 +493,8 @@ def run(args):
         tf.testbed_cli("up", "--controller-python", sys.executable)
         shutil.rmtree(workdir, ignore_errors=True)
     res["finished"] = iso_now()
-    res["duration_s"] = round(time.time() - args.t0)
+    res["duration_s"] = round(time.time() - started)
+    res["lock_wait_s"] = round(started - args.t0)
     return res
 
 
@@ -487,10 +511,13 @@ def main(argv=None):
                         "of the environment: n hosts cost n*n SCIM calls in the simulator); default %(default)s")
     p.add_argument("--startup-delay", type=float, default=3.0, help="extra Django start-up per launch, s (default 3)")
     p.add_argument("--repeat", type=int, default=3, help="runs per measurement below 10 hosts, median (default 3)")
+    p.add_argument("--loop-hosts", type=int, default=0,
+                   help="also time the vendor's manual loop (benchmarks/vendor_loop.sh) at the largest size up to 20, "
+                        "on this many hosts, scaled to the fleet (default 0: not run; it takes minutes per host)")
     p.add_argument("--quick", action="store_true", help="smoke run: sizes 1,2, settings at 2, forks 1, one run each")
     p.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
     args = p.parse_args(argv)
-    args.argv, args.t0 = argv, time.time()
+    args.argv, args.t0 = argv, time.time()  # t0: before the wait for the session lock
     if args.quick:
         args.sizes, args.settings_sizes, args.settings_forks, args.repeat = "1,2", "2", "1", 1
     args.sizes = [int(x) for x in args.sizes.split(",") if x]

@@ -57,10 +57,10 @@ options:
   reports:
     description:
       - JSON reports written by other runs (O(json_path) of this module, as C(check_scim_expiry.yml) and
-        C(scheduled_rotation.yml) write it), whose hosts join O(records): the way to report on a fleet
-        that several runs covered, such as the slices of an AWX / Automation Platform sliced job (each
-        slice writes its own report, one more task merges them). The outputs are those one run over all
-        the hosts would have written.
+        C(scheduled_rotation.yml) write it), whose hosts join O(records). This is how to report on a
+        fleet that several runs covered, such as the slices of an AWX / Automation Platform sliced job
+        (each slice writes its own report, one more task merges them). The outputs are those one run over
+        all the hosts would have written.
       - Each host must be in exactly one report (and not in O(records)), and every report must have
         been written with this task's O(warning_days) and O(critical_days); otherwise the task fails
         and names the host or the report.

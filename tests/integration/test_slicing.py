@@ -19,7 +19,6 @@ import sys
 import time
 
 import ansible_runner
-import pytest
 import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -28,9 +27,11 @@ sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
 from entra_sim.client import EntraSim  # noqa: E402
 import testbed_fixtures  # noqa: E402
 from testbed_fixtures import LeakScanner, fp, fresh_simulator, sp_of  # noqa: E402
-# fleet: four Alation hosts plus an inventory host nobody answers for, back to the default size afterwards.
-from test_scheduled import ALATION, OFFLINE, REPORTS, fleet, mixed_states  # noqa: E402,F401
+import test_scheduled  # noqa: E402
+from test_scheduled import ALATION, OFFLINE, REPORTS, mixed_states  # noqa: E402
 
+# The fixture: four Alation hosts plus an inventory host nobody answers for, back to the default size afterwards.
+fleet = test_scheduled.fleet
 AWX = os.path.join(REPO, "examples", "ci", "awx")
 SCHEDULED = os.path.join(REPO, "playbooks", "scheduled_rotation.yml")
 OUTPUTS = dict(REPORTS, prometheus="alation_scim.prom")
