@@ -137,11 +137,18 @@ def growth(res):
             continue
         one, big = point(res, 1, kind, driver), point(res, ns[-1], kind, driver)
         cpu_per_host = [point(res, n, kind, driver)["cpu"] / n for n in ns]
+        busy = big["machine"] / (big["wall"] * res["machine"]["cores"])
         lines.append("- %s: %d hosts take %.1fx the wall time of one (the floors: %s), and %.2f controller CPU s per "
-                     "host against %.2f for one host (from %.2f to %.2f over the sizes measured)."
+                     "host against %.2f for one host (from %.2f to %.2f over the sizes measured); during the %d-host "
+                     "run the machine's %d cores were %.0f%% busy."
                      % (title[0].upper() + title[1:], ns[-1], big["wall"] / one["wall"],
                         fmt(big["floor"] / one["floor"] if big["floor"] and one["floor"] else None, "%.1fx"),
-                        big["cpu"] / ns[-1], one["cpu"], min(cpu_per_host), max(cpu_per_host)))
+                        big["cpu"] / ns[-1], one["cpu"], min(cpu_per_host), max(cpu_per_host), ns[-1],
+                        res["machine"]["cores"], 100 * busy))
+        if kind == "rotate":
+            lines.append("  Outage window (median / max): %s." % ", ".join(
+                "%s s at %s" % ("/".join(fmt(point(res, n, kind, driver)[k], "%.2f") for k in ("outage_median", "outage_max")),
+                                host_words(n)) for n in ns))
     return "\n".join(lines)
 
 
