@@ -112,14 +112,15 @@ def in_sync(fleet, testbed, sim, jobs_dir, name):
     mixed_states(testbed)
 
 
-TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z|(?<![\w.])\d{10}(?![\w.])")
+# ISO 8601 moments (JSON, Markdown, JUnit) and epoch seconds (Prometheus), however precise.
+TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?|(?<![\w.])\d{10}(?:\.\d+)?(?![\w.])")
 
 
 def apart(text):
     """(text with every timestamp replaced, the timestamps as epoch seconds)."""
     stamps = []
     for match in TIME_RE.findall(text):
-        stamps.append(int(match) if match.isdigit() else calendar.timegm(time.strptime(match[:19], "%Y-%m-%dT%H:%M:%S")))
+        stamps.append(float(match) if "T" not in match else calendar.timegm(time.strptime(match[:19], "%Y-%m-%dT%H:%M:%S")))
     return TIME_RE.sub("<time>", text), stamps
 
 
