@@ -2,12 +2,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The IdP half of a hand-made rotation, as a person with a script would do it against Entra ID
 (here: the test bed's Entra simulator): get a Graph token by client credentials, validate the
-proposed BaseAddress + SecretToken, PUT the secrets. Used by the benchmark's floor and by the
-vendor loop. The SCIM token comes on stdin (never in argv); nothing secret is printed.
+proposed BaseAddress + SecretToken, PUT the secrets; and the same for PingOne (push_pingone).
+Used by the benchmark's floors and by the vendor loop. The SCIM token comes on stdin (never in argv); nothing secret is printed.
 
     printf '%s' "$token" | benchmarks/idp_push.py alation1
 """
 
+import base64
 import json
 import os
 import ssl
@@ -21,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "testbed"))
 import testbed_lib  # noqa: E402
 
 
-def _call(ctx, method, url, body=None, form=None, bearer=None):
+def _call(ctx, method, url, body=None, form=None, bearer=None, basic=None):
     headers = {}
     data = None
     if form is not None:
@@ -32,6 +33,8 @@ def _call(ctx, method, url, body=None, form=None, bearer=None):
         headers["Content-Type"] = "application/json"
     if bearer:
         headers["Authorization"] = "Bearer " + bearer
+    elif basic:
+        headers["Authorization"] = "Basic " + basic
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, context=ctx, timeout=60) as resp:
@@ -65,6 +68,37 @@ def push(tb, host, token):
         return steps
     status, _body = _call(ctx, "PUT", base + "/secrets", body={"value": creds}, bearer=access)
     steps.append(("put", status))
+    return steps
+
+
+def push_pingone(settings, host, token):
+    """PingOne, as a person with a script would do it: worker app token (client_secret_basic), GET the
+    host's propagation store, PUT it whole with the new OAUTH_ACCESS_TOKEN, POST a revision so the
+    change reaches provisioning. settings: what pingone_sim.launch.up() returns. Returns (step, status)s."""
+    ctx = ssl.create_default_context(cafile=settings["ca_path"])
+    env = settings["environment_id"]
+    base = "%s/v1/environments/%s/propagation" % (settings["url"].rstrip("/"), env)
+    steps = []
+    basic = base64.b64encode(("%s:%s" % (urllib.parse.quote(settings["client_id"]),
+                                         urllib.parse.quote(settings["client_secret"]))).encode()).decode()
+    status, body = _call(ctx, "POST", "%s/%s/as/token" % (settings["url"].rstrip("/"), env),
+                         form={"grant_type": "client_credentials"}, basic=basic)
+    steps.append(("token", status))
+    if status != 200:
+        return steps
+    access = body["access_token"]
+    url = "%s/stores/%s" % (base, settings["stores"][host])
+    status, store = _call(ctx, "GET", url, bearer=access)
+    steps.append(("get", status))
+    if status != 200:
+        return steps
+    store["configuration"]["OAUTH_ACCESS_TOKEN"] = token
+    status, _body = _call(ctx, "PUT", url, body=store, bearer=access)
+    steps.append(("put", status))
+    if status != 200:
+        return steps
+    status, _body = _call(ctx, "POST", base + "/revisions", body={}, bearer=access)
+    steps.append(("revision", status))
     return steps
 
 

@@ -2,22 +2,25 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fleet benchmark of alation.scim on the test bed (run as root; NOT part of the test run).
 
-    .venv/bin/python benchmarks/run.py                       # 20 hosts, 3 s Django start-up
-    .venv/bin/python benchmarks/run.py --hosts 50 --startup-delay 3 --repeat 2
+    .venv/bin/python benchmarks/run.py            # everything: 1, 5, 10, 20, 50 hosts, settings at 3 and 20
+    .venv/bin/python benchmarks/run.py --quick    # smoke run: 1 and 2 hosts, settings at 2, one run each
 
-Measured side by side in one run, on one fleet, with the shipped playbooks and the settings of
-examples/ansible.cfg (each playbook run gets a fresh SSH control dir: cold connections):
-  1. Django shell launches per host for a check run and a rotation run (target: 1 each).
-  2. One host, rotate_scim.yml end to end, vs its floor: a plain script doing one SSH round
-     trip (rotate + read in one Django launch) plus the IdP calls (token, validate, PUT).
-  3. The fleet: check_scim_expiry.yml and rotate_scim.yml vs vendor_loop.sh (the vendor's manual
-     procedure over SSH, host after host, one function per launch), and the fleet's floor on this
-     machine: every host's floor at once, without Ansible (the simulated hosts share its cores).
-  4. Outage window per host (rotation in the host's DB -> Entra holds and validated the new
-     token, from the simulator's request log), and failed provisioning cycles during a fleet
-     rotation with the job paused around it (and, for comparison, without the pause).
-Prints a table and writes benchmarks/results/latest.md and latest.json. Takes the test bed's
-session lock (pytest sessions wait), grows the fleet to --hosts and shrinks it back afterwards.
+Measured in one run, with the shipped playbooks and examples/ansible.cfg (forks raised to the fleet
+size), each ansible-playbook run with cold SSH connections (a fresh control path dir):
+  1. The cost curve: for each fleet size, the check run (check_scim_expiry.yml) and the rotation
+     run (rotate_scim.yml, every token due) with each IdP driver, against the fleet's floor on this
+     machine: every host's SSH session + one Django launch (+ the IdP calls for a rotation) started
+     at once from plain threads, without Ansible. Wall time, controller CPU seconds (the
+     ansible-playbook process tree, benchmarks/cputree.py, apart from the simulated hosts' sshd,
+     sudo and Django, which are not its descendants), machine CPU, Django launches per host.
+  2. The outage window per host and driver: from the rotation (Alation revokes the old token at
+     once) to the moment the IdP holds the new one (benchmarks/drivers.py).
+  3. Settings, each changed alone from the shipped ones: forks, pipelining, strategy free, Mitogen.
+  4. Optionally (--loop-hosts), the vendor's manual procedure as a sequential loop, for comparison.
+Writes benchmarks/results/latest.{json,md}, cost_curve.png and docs/benchmarks.md (benchmarks/report.py,
+which also regenerates them from latest.json alone). Installs its own dependencies
+(benchmarks/requirements.txt) into this interpreter. Takes the test bed's session lock while it
+runs (pytest sessions wait), grows the fleet and shrinks it back to the default afterwards.
 """
 
 import argparse
@@ -27,6 +30,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,48 +45,73 @@ sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
 
 import testbed_fixtures as tf  # noqa: E402
 import testbed_lib  # noqa: E402
-from entra_sim.client import EntraSim  # noqa: E402
+import yaml  # noqa: E402
 
-import idp_push  # noqa: E402  (benchmarks/, next to this file)
+from drivers import DRIVERS  # noqa: E402  (benchmarks/, next to this file)
 
 ROTATE = os.path.join(REPO, "playbooks", "rotate_scim.yml")
 CHECK = os.path.join(REPO, "playbooks", "check_scim_expiry.yml")
+PLAYBOOKS = {"check": CHECK, "rotate": ROTATE}
 EXAMPLE_CFG = os.path.join(REPO, "examples", "ansible.cfg")
+CPUTREE = os.path.join(HERE, "cputree.py")
 LOOP = os.path.join(HERE, "vendor_loop.sh")
 RESULTS = os.path.join(HERE, "results")
+REQUIREMENTS = os.path.join(HERE, "requirements.txt")
 CU = "rosemeta.utils.users_and_groups.configuration_utils"
+DJANGO = "sudo chroot /opt/alation/alation /bin/su - alation -c alation_django_shell"
+SIZES = (1, 5, 10, 20, 50)
+SETTINGS_SIZES = (3, 20)
+MEMORY_RESERVE_MIB = 3072
 
 
 def log(msg):
     print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
 
 
+def ensure_requirements():
+    """matplotlib (the plot) and mitogen (a setting measured) are for the benchmark only."""
+    subprocess.run([sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", REQUIREMENTS],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def iso_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def commit():
+    def git(*a):
+        return subprocess.run(["git"] + list(a), cwd=REPO, check=False, stdout=subprocess.PIPE,
+                              universal_newlines=True).stdout.strip()
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "--short", "HEAD") + ("+changes" if dirty else "")
+
+
 # ---------------------------------------------------------------- memory
+def used_mib():
+    info = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            k, v = line.split(":", 1)
+            info[k] = int(v.split()[0])
+    return (info["MemTotal"] - info["MemAvailable"]) / 1024.0, info["MemAvailable"] / 1024.0
+
+
 class MemorySampler:
-    """Peak used memory (MemTotal - MemAvailable) of the machine, per phase."""
+    """Peak used memory (MemTotal - MemAvailable) of the machine, per fleet size."""
 
     def __init__(self):
-        self.phase = "start"
+        self.size = None
         self.peaks = {}
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.loop, daemon=True)
 
-    @staticmethod
-    def used_mib():
-        info = {}
-        with open("/proc/meminfo") as f:
-            for line in f:
-                k, v = line.split(":", 1)
-                info[k] = int(v.split()[0])
-        return (info["MemTotal"] - info["MemAvailable"]) / 1024.0
-
     def loop(self):
         while not self.stop.wait(0.25):
-            used = self.used_mib()
-            self.peaks[self.phase] = max(self.peaks.get(self.phase, 0), used)
+            if self.size is not None:
+                self.peaks[self.size] = max(self.peaks.get(self.size, 0), used_mib()[0])
 
     def __enter__(self):
-        self.baseline = self.used_mib()
+        self.baseline = used_mib()[0]
         self.thread.start()
         return self
 
@@ -90,43 +119,80 @@ class MemorySampler:
         self.stop.set()
         self.thread.join()
 
-
-# ---------------------------------------------------------------- runners
-def make_runner(tb, workdir, forks):
-    runner = tf.PlaybookRunner(tb.inventory, workdir)
-    shipped = configparser.ConfigParser(interpolation=None)
-    shipped.read(EXAMPLE_CFG)
-    shipped["defaults"]["inventory"] = tb.inventory
-    shipped["defaults"]["collections_path"] = runner.collections_path
-    shipped["defaults"]["collections_scan_sys_path"] = "False"
-    if forks:
-        shipped["defaults"]["forks"] = str(forks)
-    with open(runner.config, "w") as f:
-        shipped.write(f)
-    runner.shipped = {s: dict(shipped[s]) for s in shipped.sections()}
-    return runner
+    def allows(self, n, current_n):
+        """Whether n hosts fit, from the memory per host the sizes so far took (None: yes)."""
+        if not self.peaks:
+            return None
+        largest = max(self.peaks)  # its fixed costs (ansible-playbook, simulators) weigh least per host
+        per_host = (self.peaks[largest] - self.baseline) / largest
+        need = per_host * (n - current_n)
+        avail = used_mib()[1]
+        if need < avail - MEMORY_RESERVE_MIB:
+            return None
+        return ("memory: %d hosts need about %d MiB more (%.0f MiB per host at peak with %d), %d MiB are "
+                "available and %d MiB stay in reserve" % (n, need, per_host, largest, avail, MEMORY_RESERVE_MIB))
 
 
-def play(runner, playbook, limit=None, **extra):
-    """One timed ansible-playbook run with cold SSH connections (fresh control path dir)."""
-    extra_vars = {"alation_scim_hosts": "alation", "alation_scim_idp": "entra"}
-    extra_vars.update(extra)
-    cp = tempfile.mkdtemp(prefix="cp-", dir=runner.workdir)
-    cpu = busy_cpu_s()
-    r = runner(playbook, limit=limit, extra_vars=extra_vars, env={"ANSIBLE_SSH_CONTROL_PATH_DIR": cp}, timeout=3600)
-    r.cpu_s = busy_cpu_s() - cpu
-    if r.rc != 0:
-        tail = "\n".join(r.stdout.splitlines()[-40:])
-        raise RuntimeError("%s failed (rc=%d, %r):\n%s" % (os.path.basename(playbook), r.rc, r.stats, tail))
-    return r
-
-
+# ---------------------------------------------------------------- CPU
 def busy_cpu_s():
     """CPU seconds the whole machine has spent busy (user + nice + system + irq + softirq + steal)."""
     with open("/proc/stat") as f:
         fields = [int(x) for x in f.readline().split()[1:]]
-    busy = fields[0] + fields[1] + fields[2] + sum(fields[5:8])
-    return busy / float(os.sysconf("SC_CLK_TCK"))
+    return (fields[0] + fields[1] + fields[2] + sum(fields[5:8])) / float(os.sysconf("SC_CLK_TCK"))
+
+
+# ---------------------------------------------------------------- ansible-playbook
+class Runner:
+    """ansible-playbook with examples/ansible.cfg (plus overrides), its process tree measured."""
+
+    def __init__(self, workdir, inventory):
+        self.workdir = workdir
+        self.inventory = inventory
+        self.collections_path = tf.PlaybookRunner(inventory, workdir).collections_path  # alation.scim -> this tree
+        self.counter = 0
+
+    def config(self, overrides, forks):
+        cfg = configparser.ConfigParser(interpolation=None)
+        cfg.read(EXAMPLE_CFG)
+        cfg["defaults"].update({"inventory": self.inventory, "collections_path": self.collections_path,
+                                "collections_scan_sys_path": "False", "forks": str(forks)})
+        for section, values in (overrides or {}).items():
+            if not cfg.has_section(section):
+                cfg.add_section(section)
+            cfg[section].update(values)
+        path = os.path.join(self.workdir, "ansible-%03d.cfg" % self.counter)
+        with open(path, "w") as f:
+            cfg.write(f)
+        return path, dict((s, dict(cfg[s])) for s in cfg.sections())
+
+    def play(self, playbook, extra_vars, forks, overrides=None, limit=None):
+        self.counter += 1
+        run_dir = os.path.join(self.workdir, "run%03d" % self.counter)
+        os.makedirs(run_dir)
+        config, effective = self.config(overrides, forks)
+        vars_file = os.path.join(run_dir, "extra_vars.json")  # 0600: it may hold an IdP secret
+        with os.fdopen(os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            json.dump(extra_vars, f)
+        log_path, tree = os.path.join(run_dir, "ansible.log"), os.path.join(run_dir, "cputree.json")
+        cmd = [sys.executable, CPUTREE, tree, "--", os.path.join(tf.VENV_BIN, "ansible-playbook"),
+               "-i", self.inventory, playbook, "-e", "@" + vars_file] + (["--limit", limit] if limit else [])
+        env = dict(os.environ, ANSIBLE_CONFIG=config, ANSIBLE_COLLECTIONS_PATH=self.collections_path,
+                   ANSIBLE_LOG_PATH=log_path, ANSIBLE_NOCOLOR="1", ANSIBLE_SSH_CONTROL_PATH_DIR=tempfile.mkdtemp(
+                       prefix="cp-", dir=run_dir), PATH=tf.VENV_BIN + os.pathsep + os.environ.get("PATH", ""))
+        machine, started = busy_cpu_s(), time.time()
+        proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, env=env, cwd=run_dir, timeout=3600)
+        wall, machine = time.time() - started, busy_cpu_s() - machine
+        os.unlink(vars_file)
+        with open(tree) as f:
+            cpu = json.load(f)["cpu_s"]
+        try:
+            with open(log_path) as f:
+                profile = task_profile(f.read())
+        except FileNotFoundError:
+            profile = []
+        return dict(rc=proc.returncode, wall_s=round(wall, 2), controller_cpu_s=round(cpu, 2),
+                    machine_cpu_s=round(machine, 2), profile=profile[:15], output=proc.stdout, config=effective)
 
 
 TASK_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?\| (TASK \[(.*?)\]|PLAY RECAP)")
@@ -143,73 +209,78 @@ def task_profile(log_text):
     spent = {}
     for (t, name), (t2, _next) in zip(marks, marks[1:]):
         spent[name] = spent.get(name, 0.0) + (t2 - t)
-    return sorted(((round(v, 2), k) for k, v in spent.items()), reverse=True)
+    return sorted(([round(v, 2), k] for k, v in spent.items()), reverse=True)
 
 
-def floor_rotation(tb, host):
-    """The least work a rotation needs: one SSH session running the vendor's functions in one
-    Django launch (rotate, read), then the IdP calls. Returns seconds; the token stays in memory."""
-    started = time.time()
-    code = ("from %s import set_scim_bearer_token as s, get_scim_bearer_token as g\n"
-            "s(); print('@@' + g() + '@@')\n" % CU)
-    proc = subprocess.run(tb.ssh_argv(host) + ["-o", "ControlMaster=no", "-o", "ControlPath=none",
-                                               "sudo chroot /opt/alation/alation /bin/su - alation -c alation_django_shell"],
-                          input=code, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                          timeout=300)
-    token = None
-    for line in proc.stdout.splitlines():
-        if line.startswith("@@") and line.endswith("@@") and len(line) > 4:
-            token = line[2:-2]
-    if proc.returncode != 0 or not token:
+# ---------------------------------------------------------------- floors
+def django_session(tb, host, code):
+    proc = subprocess.run(tb.ssh_argv(host) + ["-o", "ControlMaster=no", "-o", "ControlPath=none", DJANGO],
+                          input=code, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=300)
+    if proc.returncode != 0:
         raise RuntimeError("floor: the Django session on %s failed (rc=%d)" % (host, proc.returncode))
-    steps = idp_push.push(tb, host, token)
-    if steps[-1] != ("put", 204) and steps[-1] != ("put", 200):
-        raise RuntimeError("floor: IdP push for %s failed: %s" % (host, steps))
-    return time.time() - started
+    return proc.stdout
 
 
-def floor_check(tb, host):
+def floor_check(tb, host, driver):
     """The least work a check needs: one SSH session, one Django launch reading the expiry."""
-    code = "from %s import get_scim_bearer_token_expiry_date as f\nprint('@@%%s@@' %% (f(),))\n" % CU
-    proc = subprocess.run(tb.ssh_argv(host) + ["-o", "ControlMaster=no", "-o", "ControlPath=none",
-                                               "sudo chroot /opt/alation/alation /bin/su - alation -c alation_django_shell"],
-                          input=code, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                          timeout=300)
-    if proc.returncode != 0 or "@@" not in proc.stdout:
-        raise RuntimeError("floor: the Django session on %s failed (rc=%d)" % (host, proc.returncode))
+    out = django_session(tb, host, "from %s import get_scim_bearer_token_expiry_date as f\nprint('@@%%s@@' %% (f(),))\n" % CU)
+    if "@@" not in out:
+        raise RuntimeError("floor: no expiry from %s" % host)
 
 
-def parallel_floor(tb, hosts, one):
-    """Wall time of `one(tb, host)` for every host at once, no Ansible: the fleet floor of this
-    machine, where the simulated hosts' SSH and Django start-ups share the controller's cores."""
-    started = time.time()
-    errors = []
+def floor_rotation(tb, host, driver):
+    """The least work a rotation needs: one SSH session running the vendor's functions in one Django
+    launch (rotate, read), then the driver's IdP calls. The token stays in memory."""
+    out = django_session(tb, host, "from %s import set_scim_bearer_token as s, get_scim_bearer_token as g\n"
+                                   "s(); print('@@' + g() + '@@')\n" % CU)
+    token = next((line[2:-2] for line in out.splitlines() if line.startswith("@@") and line.endswith("@@")
+                  and len(line) > 4), None)
+    if not token or not driver.push(host, token):
+        raise RuntimeError("floor: the rotation or the %s push of %s failed" % (driver.name, host))
 
-    def work(h):
-        try:
-            one(tb, h)
-        except Exception as e:  # collected and raised below, with the host
-            errors.append("%s: %s" % (h, e))
-    threads = [threading.Thread(target=work, args=(h,)) for h in hosts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise RuntimeError("parallel floor failed: %s" % "; ".join(errors))
-    return time.time() - started
+
+FLOORS = {"check": floor_check, "rotate": floor_rotation}
 
 
 def vendor_loop(mode, hosts):
+    """The vendor's manual procedure over SSH, host after host (benchmarks/vendor_loop.sh, Entra)."""
     started = time.time()
     proc = subprocess.run(["bash", LOOP, mode] + hosts, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, env=dict(os.environ, BENCH_PYTHON=sys.executable), timeout=7200)
     if proc.returncode != 0:
         raise RuntimeError("vendor loop (%s) failed: %s" % (mode, proc.stderr[-2000:]))
-    return time.time() - started
+    return round(time.time() - started, 2)
 
 
-# ---------------------------------------------------------------- outage window
+def parallel_floor(tb, hosts, one, driver):
+    """Every host's floor at once from plain threads, no Ansible: wall time, and the controller CPU
+    (the ssh clients, this process's children, and the threads' own CPU for the IdP calls)."""
+    errors, thread_cpu = [], []
+
+    def work(h):
+        t = time.thread_time()
+        try:
+            one(tb, h, driver)
+        except Exception as e:  # collected and raised below, with the host
+            errors.append("%s: %s" % (h, e))
+        thread_cpu.append(time.thread_time() - t)
+    children = os.times()
+    started = time.time()
+    threads = [threading.Thread(target=work, args=(h,)) for h in hosts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.time() - started
+    after = os.times()
+    if errors:
+        raise RuntimeError("parallel floor failed: %s" % "; ".join(errors))
+    cpu = (after.children_user - children.children_user) + (after.children_system - children.children_system)
+    return dict(wall_s=round(wall, 2), controller_cpu_s=round(cpu + sum(thread_cpu), 2))
+
+
+# ---------------------------------------------------------------- the fleet
 def last_rotation_epoch(tb, host):
     with tb._db(host) as conn:
         row = conn.execute("SELECT created_at FROM %s WHERE via = ? ORDER BY id DESC LIMIT 1"
@@ -217,295 +288,256 @@ def last_rotation_epoch(tb, host):
     return testbed_lib.parse_db_datetime(row[0]).timestamp() if row else None
 
 
-def outage_windows(tb, sim, hosts, since):
-    """Per host: seconds from the rotation (the old token is revoked at once) until Entra holds the
-    new token and has validated it: the later of the first successful PUT secrets and the first
-    successful validateCredentials after the rotation."""
-    requests = sim.requests(since)
-    out = {}
-    for h in hosts:
-        revoked = last_rotation_epoch(tb, h)
-        sp = tb.entra["hosts"][h]["service_principal_id"]
-        mine = [r for r in requests if "/servicePrincipals/%s/" % sp in r["path"] and revoked and r["epoch"] >= revoked]
-        put = next((r["epoch"] for r in mine if r["method"] == "PUT" and r["path"].endswith("/secrets")
-                    and r["status"] in (200, 204)), None)
-        val = next((r["epoch"] for r in mine if r["path"].endswith("/validateCredentials")
-                    and r["status"] in (200, 204)), None)
-        out[h] = None if (revoked is None or put is None or val is None) else max(put, val) - revoked
-    return out
+class Fleet:
+    """The test bed at n hosts, an inventory with every driver's host variables, and a runner."""
+
+    def __init__(self, n, args, workdir):
+        tf.testbed_cli("up", "--hosts", str(n), "--plain-hosts", "1", "--controller-python", sys.executable,
+                       timeout=1800)
+        self.tb = testbed_lib.Testbed()
+        self.hosts = self.tb.hosts
+        assert len(self.hosts) == n, self.hosts
+        self.args = args
+        self.forks = max(int(self.shipped("defaults", "forks")), n)
+        self.drivers = {}
+        for name in args.drivers:
+            if name == "entra" or n <= args.max_hosts_per_driver:
+                self.drivers[name] = DRIVERS[name](self.tb)
+                self.drivers[name].prepare(self.hosts)
+        with open(self.tb.inventory) as f:
+            inventory = yaml.safe_load(f)
+        group = inventory["all"]["children"]["alation"]["hosts"]
+        for h in self.hosts:
+            for d in self.drivers.values():
+                group[h].update(d.host_vars(h))
+        workdir = os.path.join(workdir, "fleet-%d" % n)
+        os.makedirs(workdir)
+        path = os.path.join(workdir, "inventory.yml")
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            yaml.safe_dump(inventory, f)
+        self.runner = Runner(workdir, path)
+        for h in self.hosts:
+            self.tb.reset(h)
+            self.tb.knob(h, startup_delay=args.startup_delay)
+
+    @staticmethod
+    def shipped(section, key):
+        cfg = configparser.ConfigParser(interpolation=None)
+        cfg.read(EXAMPLE_CFG)
+        return cfg[section][key]
+
+    def play(self, kind, driver, overrides=None, **extra):
+        extra_vars = {"alation_scim_hosts": "alation"}
+        extra_vars.update(self.drivers[driver].extra_vars())
+        extra_vars.update(extra)
+        forks = int((overrides or {}).get("defaults", {}).get("forks", self.forks))
+        return self.runner.play(PLAYBOOKS[kind], extra_vars, forks, overrides)
+
+    def sync(self, driver):
+        """The IdP takes every host's current token (not measured)."""
+        r = self.play("rotate", driver, alation_scim_force_push=True)
+        if r["rc"] != 0:
+            raise RuntimeError("sync run with %s failed:\n%s" % (driver, r["output"][-3000:]))
+        bad = self.drivers[driver].in_sync(self.hosts)
+        if bad:
+            raise RuntimeError("%s does not hold the current token of %s" % (driver, ", ".join(bad)))
+
+    def expire_all(self):
+        for h in self.hosts:
+            self.tb.expire_in(h, 5)
+
+    def measured(self, kind, driver, overrides=None):
+        """One measured playbook run; for a rotation, every token is due first. Raises on failure."""
+        if kind == "rotate":
+            self.expire_all()
+        launches = dict((h, self.tb.launches(h)) for h in self.hosts)
+        rotations = dict((h, self.tb.rotations(h)) for h in self.hosts)
+        since = time.time()
+        r = self.play(kind, driver, overrides)
+        if r["rc"] != 0:
+            raise RuntimeError("%s run with %s failed (rc=%d):\n%s" % (kind, driver, r["rc"], r["output"][-3000:]))
+        r["launches"] = sorted(set(self.tb.launches(h) - launches[h] for h in self.hosts))
+        if kind == "rotate":
+            r["rotations"] = sorted(set(self.tb.rotations(h) - rotations[h] for h in self.hosts))
+            self.outage(r, driver, since)
+        del r["output"]
+        return r
+
+    def outage(self, r, driver, since):
+        revoked = dict((h, last_rotation_epoch(self.tb, h)) for h in self.hosts)
+        if any(t is None or t < since - 1 for t in revoked.values()):
+            raise RuntimeError("the %s rotation run left hosts without a rotation: %s" % (driver, revoked))
+        holds = self.drivers[driver].holds_since(revoked)
+        windows = [None if holds[h] is None else holds[h] - revoked[h] for h in self.hosts]
+        got = [w for w in windows if w is not None]
+        r["outage_s"] = dict(median=round(statistics.median(got), 3) if got else None,
+                             max=round(max(got), 3) if got else None, missing=len(windows) - len(got))
+        bad = self.drivers[driver].in_sync(self.hosts)
+        if bad:
+            raise RuntimeError("after the rotation %s does not hold the current token of %s" % (driver, ", ".join(bad)))
+
+    def floor(self, kind, driver):
+        r = parallel_floor(self.tb, self.hosts, FLOORS[kind], self.drivers[driver])
+        bad = self.drivers[driver].in_sync(self.hosts) if kind == "rotate" else []
+        if bad:
+            raise RuntimeError("after the floor %s does not hold the current token of %s" % (driver, ", ".join(bad)))
+        return r
 
 
-def failed_cycles(sim, hosts, tb, since_iso):
-    """Provisioning cycles run by the simulator's schedule since `since_iso`: (ran, failed)."""
-    state = sim.state()["service_principals"]
-    ran = failed = 0
-    for h in hosts:
-        for c in state[tb.entra["hosts"][h]["service_principal_id"]]["cycles"]:
-            if c["started"] < since_iso or c.get("skipped"):
-                continue
-            ran += 1
-            failed += 0 if c.get("ok") else 1
-    return ran, failed
+# ---------------------------------------------------------------- what is measured
+def settings_variants(args):
+    """Each a change of one setting from the shipped ansible.cfg: (name, overrides)."""
+    variants = [("shipped", {})]
+    variants += [("forks %d" % f, {"defaults": {"forks": str(f)}}) for f in args.settings_forks]
+    variants += [("pipelining off", {"ssh_connection": {"pipelining": "False"}}),
+                 ("strategy free", {"defaults": {"strategy": "free"}})]
+    try:
+        import ansible_mitogen
+        plugins = os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy")
+        variants.append(("mitogen_linear", {"defaults": {"strategy": "mitogen_linear", "strategy_plugins": plugins}}))
+    except ImportError as e:
+        variants.append(("mitogen_linear", {"error": "mitogen is not importable: %s" % e}))
+    return variants
 
 
-def iso_now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def mitogen_version():
+    try:
+        from importlib.metadata import version
+        return version("mitogen")
+    except Exception:
+        return None
 
 
-def launches(tb, hosts):
-    return {h: tb.launches(h) for h in hosts}
+def measure_curve(fleet, n, args, res):
+    repeat = args.repeat if n < 10 else 1
+    fleet.sync("entra")
+    for i in range(repeat):
+        log("%d hosts: check run, then its floor (%d/%d)" % (n, i + 1, repeat))
+        res["runs"].append(dict(fleet.measured("check", "entra"), hosts=n, kind="check", driver=None, what="playbook"))
+        res["runs"].append(dict(fleet.floor("check", "entra"), hosts=n, kind="check", driver=None, what="floor"))
+    for name in fleet.drivers:
+        if name != "entra":
+            fleet.sync(name)
+        for i in range(repeat):
+            log("%d hosts: rotation run with %s, then its floor (%d/%d)" % (n, name, i + 1, repeat))
+            res["runs"].append(dict(fleet.measured("rotate", name), hosts=n, kind="rotate", driver=name,
+                                    what="playbook"))
+            res["runs"].append(dict(fleet.floor("rotate", name), hosts=n, kind="rotate", driver=name, what="floor"))
+    if args.loop_hosts and n == max(x for x in args.sizes if x <= 20):
+        loop_hosts = fleet.hosts[:args.loop_hosts]
+        for kind in ("check", "rotate"):
+            log("%d hosts: vendor loop, %s, on %d of them (scaled)" % (n, kind, len(loop_hosts)))
+            wall = vendor_loop(kind, loop_hosts) * n / len(loop_hosts)
+            res["runs"].append(dict(hosts=n, kind=kind, driver=None if kind == "check" else "entra", what="loop",
+                                    wall_s=round(wall, 1), measured_hosts=len(loop_hosts)))
+        if fleet.drivers["entra"].in_sync(loop_hosts):
+            raise RuntimeError("the vendor loop left Entra without the current tokens")
+    for name in set(args.drivers) - set(fleet.drivers):
+        res["notes"].append("%d hosts: %s not measured (--max-hosts-per-driver %d)" % (n, name, args.max_hosts_per_driver))
 
 
-def per_host_launches(before, after):
-    return sorted(set(after[h] - before[h] for h in before))
+def measure_settings(fleet, n, args, res):
+    fleet.sync("entra")
+    for name, overrides in settings_variants(args):
+        for kind in ("check", "rotate"):
+            run = dict(hosts=n, kind=kind, driver="entra", setting=name)
+            if "error" in overrides:
+                run["error"] = overrides["error"]
+            else:
+                log("%d hosts: %s run, %s" % (n, kind, name))
+                try:
+                    run.update(fleet.measured(kind, "entra", overrides))
+                except RuntimeError as e:
+                    run["error"] = str(e)[-2500:]
+                    fleet.sync("entra")  # whatever the failed run left, the next one starts in sync
+            res["settings_runs"].append(run)
 
 
-def assert_in_sync(tb, sim, hosts):
-    bad = [h for h in hosts
-           if testbed_lib.fingerprint(sim.stored_token(tb.entra["hosts"][h]["service_principal_id"]))
-           != tb.token_fingerprint(h)]
-    if bad:
-        raise RuntimeError("Entra does not hold the current token of %s" % ", ".join(bad))
-
-
-# ---------------------------------------------------------------- the run
 def run(args):
-    res = {"started": iso_now(), "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
-           "settings": {"hosts": args.hosts, "startup_delay_s": args.startup_delay, "repeat": args.repeat}}
+    res = {"started": iso_now(), "commit": commit(), "command": " ".join(["benchmarks/run.py"] + args.argv),
+           "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                       "mem_total_mib": round(used_mib()[0] + used_mib()[1])},
+           "settings": {"sizes": args.sizes, "settings_sizes": args.settings_sizes, "drivers": args.drivers,
+                        "startup_delay_s": args.startup_delay, "repeat": args.repeat,
+                        "max_hosts_per_driver": args.max_hosts_per_driver, "loop_hosts": args.loop_hosts},
+           "mitogen": mitogen_version(), "runs": [], "settings_runs": [], "skipped": {}, "notes": [],
+           "memory_mib": {}, "testbed_up_s": {}}
+    started = time.time()  # the lock is held from here on
     tf.testbed_cli("install")
-    t = time.time()
-    tf.testbed_cli("up", "--hosts", str(args.hosts), "--plain-hosts", "1", "--controller-python", sys.executable,
-                   timeout=1800)
-    res["testbed_up_s"] = time.time() - t
-    tb = testbed_lib.Testbed()
-    hosts = tb.hosts
-    assert len(hosts) == args.hosts, hosts
-    sim = EntraSim(tb.entra["url"], tb.ca_path)
-    sim.fault("none")
-    sim.config(cycle_interval=0)
-    sim.reset()
     workdir = tempfile.mkdtemp(prefix="alation-scim-bench-")
-    runner = make_runner(tb, workdir, args.forks)
-    res["ansible_cfg"] = runner.shipped
-    single = hosts[0]
-    with MemorySampler() as mem:
-        res["memory_mib"] = {"before_runs": round(mem.baseline)}
-        for h in hosts:
+    current = len(testbed_lib.Testbed().hosts)
+    try:
+        with MemorySampler() as mem:
+            res["memory_mib"]["before"] = round(mem.baseline)
+            for n in sorted(set(args.sizes) | set(args.settings_sizes)):
+                why = mem.allows(n, current)
+                if why:
+                    log("%d hosts skipped: %s" % (n, why))
+                    res["skipped"][str(n)] = why
+                    continue
+                t = time.time()
+                fleet = Fleet(n, args, workdir)
+                current = n
+                res["testbed_up_s"][str(n)] = round(time.time() - t, 1)
+                mem.size = n
+                if n in args.sizes:
+                    measure_curve(fleet, n, args, res)
+                if n in args.settings_sizes:
+                    measure_settings(fleet, n, args, res)
+                mem.size = None
+                res["memory_mib"][str(n)] = round(mem.peaks.get(n, 0))
+    finally:
+        tb = testbed_lib.Testbed()
+        for h in tb.hosts:
             tb.reset(h)
-            tb.knob(h, startup_delay=args.startup_delay)
-        log("sync run: Entra takes every host's current token (not measured)")
-        mem.phase = "sync"
-        play(runner, ROTATE)
-        assert_in_sync(tb, sim, hosts)
-
-        # 1 + 3: fleet check run
-        log("fleet check run (%d hosts)" % len(hosts))
-        mem.phase = "fleet_check"
-        before = launches(tb, hosts)
-        r = play(runner, CHECK)
-        res["fleet_check_s"] = r.duration
-        res["fleet_check_cpu_s"] = round(r.cpu_s, 1)
-        res["fleet_check_profile"] = task_profile(r.log)
-        res["launches_check"] = per_host_launches(before, launches(tb, hosts))
-
-        # 1 + 3 + 4: fleet rotation with the job paused around it, cycles running
-        for h in hosts:
-            tb.expire_in(h, 5)
-        sim.config(cycle_interval=args.cycle_interval)
-        time.sleep(max(1.0, args.cycle_interval * 2))  # let the schedule run against the old tokens first
-        log("fleet rotation run (%d hosts, pause on, provisioning cycles every %.1f s)" % (len(hosts), args.cycle_interval))
-        mem.phase = "fleet_rotate"
-        before = launches(tb, hosts)
-        rot_before = {h: tb.rotations(h) for h in hosts}
-        since, since_iso = time.time(), iso_now()
-        r = play(runner, ROTATE)
-        res["fleet_rotate_s"] = r.duration
-        res["fleet_rotate_cpu_s"] = round(r.cpu_s, 1)
-        res["fleet_rotate_profile"] = task_profile(r.log)
-        time.sleep(max(1.0, args.cycle_interval * 2))  # cycles right after the run count too
-        sim.config(cycle_interval=0)
-        res["launches_rotate"] = per_host_launches(before, launches(tb, hosts))
-        res["rotations_per_host"] = sorted(set(tb.rotations(h) - rot_before[h] for h in hosts))
-        assert_in_sync(tb, sim, hosts)
-        windows = outage_windows(tb, sim, hosts, since)
-        res["outage_s"] = {h: (round(v, 3) if v is not None else None) for h, v in windows.items()}
-        res["cycles_paused"] = dict(zip(("ran", "failed"), failed_cycles(sim, hosts, tb, since_iso)))
-
-        if args.compare_no_pause:
-            # Same again without pausing the job: what the pause saves.
-            for h in hosts:
-                tb.expire_in(h, 5)
-            sim.config(cycle_interval=args.cycle_interval)
-            time.sleep(max(1.0, args.cycle_interval * 2))
-            log("fleet rotation run without the pause (comparison)")
-            mem.phase = "fleet_rotate_nopause"
-            since, since_iso = time.time(), iso_now()
-            r = play(runner, ROTATE, alation_scim_entra_pause_job=False)
-            res["fleet_rotate_nopause_s"] = r.duration
-            time.sleep(max(1.0, args.cycle_interval * 2))
-            sim.config(cycle_interval=0)
-            assert_in_sync(tb, sim, hosts)
-            w2 = outage_windows(tb, sim, hosts, since)
-            res["outage_nopause_s"] = {h: (round(v, 3) if v is not None else None) for h, v in w2.items()}
-            res["cycles_nopause"] = dict(zip(("ran", "failed"), failed_cycles(sim, hosts, tb, since_iso)))
-
-        # 2: one host vs its floor; and the single-host check run for the fleet ratio
-        mem.phase = "single"
-        res["single_rotate_s"], res["floor_s"], res["single_check_s"], res["floor_check_s"] = [], [], [], []
-        for i in range(args.repeat):
-            log("single host (%s): check, rotation, floor (%d/%d)" % (single, i + 1, args.repeat))
-            res["single_check_s"].append(play(runner, CHECK, limit=single).duration)
-            t = time.time()
-            floor_check(tb, single)
-            res["floor_check_s"].append(time.time() - t)
-            tb.expire_in(single, 5)
-            r = play(runner, ROTATE, limit=single)
-            res["single_rotate_s"].append(r.duration)
-            res["single_rotate_profile"] = task_profile(r.log)
-            res["floor_s"].append(floor_rotation(tb, single))
-            assert_in_sync(tb, sim, [single])
-
-        # 3: the fleet's floor on this machine: every host's floor at once, no Ansible
-        mem.phase = "parallel_floor"
-        log("parallel floors, no Ansible (%d hosts): check, rotation" % len(hosts))
-        res["parallel_floor_check_s"] = parallel_floor(tb, hosts, floor_check)
-        for h in hosts:
-            tb.expire_in(h, 5)
-        res["parallel_floor_rotate_s"] = parallel_floor(tb, hosts, floor_rotation)
-        assert_in_sync(tb, sim, hosts)
-
-        # 3: the vendor's procedure, host after host
-        if not args.skip_loop:
-            loop_hosts = hosts[:args.loop_hosts] if args.loop_hosts else hosts
-            mem.phase = "loop"
-            log("vendor loop, check (%d hosts)" % len(loop_hosts))
-            t = vendor_loop("check", loop_hosts)
-            res["loop_check_s"] = t * len(hosts) / len(loop_hosts)
-            log("vendor loop, rotation (%d hosts)" % len(loop_hosts))
-            t = vendor_loop("rotate", loop_hosts)
-            res["loop_rotate_s"] = t * len(hosts) / len(loop_hosts)
-            res["loop_hosts_measured"] = len(loop_hosts)
-            assert_in_sync(tb, sim, loop_hosts)
-        mem.phase = "end"
-    res["memory_mib"].update({k: round(v) for k, v in mem.peaks.items()})
-    res["finished"] = iso_now()
-    if not args.keep_fleet:
-        for h in hosts:
-            tb.reset(h)
-        sim.reset()
         tf.testbed_cli("up", "--controller-python", sys.executable)
-    tf.cleanup_runner(workdir)
+        shutil.rmtree(workdir, ignore_errors=True)
+    res["finished"] = iso_now()
+    res["duration_s"] = round(time.time() - started)
+    res["lock_wait_s"] = round(started - args.t0)
     return res
 
 
-# ---------------------------------------------------------------- report
-def verdict(ok):
-    return "met" if ok else "MISSED"
-
-
-def table(res):
-    med = statistics.median
-    rows = []
-
-    def row(what, value, target, ok):
-        rows.append((what, value, target, verdict(ok) if ok is not None else "-"))
-
-    n = res["settings"]["hosts"]
-    row("Django launches per host, check run", ",".join(map(str, res["launches_check"])), "1",
-        res["launches_check"] == [1])
-    row("Django launches per host, rotation run", ",".join(map(str, res["launches_rotate"])), "1",
-        res["launches_rotate"] == [1])
-    single, floor = med(res["single_rotate_s"]), med(res["floor_s"])
-    row("1 host rotation (rotate_scim.yml)", "%.1f s" % single, "", None)
-    row("1 host floor (1 SSH + 1 launch + IdP calls)", "%.1f s" % floor, "", None)
-    row("1 host rotation / floor", "%.2fx" % (single / floor), "<= 1.5x", single / floor <= 1.5)
-    row("1 host check (check_scim_expiry.yml)", "%.1f s" % med(res["single_check_s"]), "", None)
-    for kind in ("check", "rotate"):
-        fleet = res["fleet_%s_s" % kind]
-        one = med(res["single_%s_s" % kind])
-        row("%d hosts %s run (playbook)" % (n, kind), "%.1f s" % fleet, "", None)
-        if "fleet_%s_cpu_s" % kind in res:
-            row("  machine CPU busy during it (%d cores)" % res["machine"]["cores"],
-                "%.1f s" % res["fleet_%s_cpu_s" % kind], "", None)
-        if "loop_%s_s" % kind in res:
-            loop = res["loop_%s_s" % kind]
-            est = "" if res["loop_hosts_measured"] == n else " (%d measured, scaled)" % res["loop_hosts_measured"]
-            row("%d hosts %s, vendor loop%s" % (n, kind, est), "%.1f s" % loop, "", None)
-            row("%d hosts %s: loop / playbook" % (n, kind), "%.1fx" % (loop / fleet), ">= 10x", loop / fleet >= 10)
-            if "parallel_floor_%s_s" % kind in res:
-                pf = res["parallel_floor_%s_s" % kind]
-                row("  %d hosts %s floor, all at once, no Ansible" % (n, kind), "%.1f s" % pf, "", None)
-                row("  loop / that floor: the most this machine allows", "%.1fx" % (loop / pf), "", None)
-        row("%d hosts %s / 1 host %s" % (n, kind, kind), "%.2fx" % (fleet / one), "<= 2x", fleet / one <= 2)
-        single_floor = res.get("floor_check_s" if kind == "check" else "floor_s")
-        if single_floor and "parallel_floor_%s_s" % kind in res:
-            row("  the same for the floors: the least this machine allows",
-                "%.2fx" % (res["parallel_floor_%s_s" % kind] / med(single_floor)), "", None)
-    w = [v for v in res["outage_s"].values() if v is not None]
-    missing = sum(1 for v in res["outage_s"].values() if v is None)
-    row("outage window median (pause on)", "%.2f s" % med(w) if w else "n/a", "< 2 s", bool(w) and med(w) < 2 and not missing)
-    row("outage window max (pause on)", "%.2f s" % max(w) if w else "n/a", "", None)
-    cp = res["cycles_paused"]
-    row("failed provisioning cycles, pause on", "%d of %d run" % (cp["failed"], cp["ran"]), "0", cp["failed"] == 0)
-    if "cycles_nopause" in res:
-        w2 = [v for v in res["outage_nopause_s"].values() if v is not None]
-        c2 = res["cycles_nopause"]
-        row("outage window median / max, pause off", "%.2f / %.2f s" % (med(w2), max(w2)) if w2 else "n/a", "", None)
-        row("failed provisioning cycles, pause off", "%d of %d run" % (c2["failed"], c2["ran"]), "", None)
-    mem = res["memory_mib"]
-    peak = max(v for k, v in mem.items() if k != "before_runs")
-    row("machine memory used: before runs / peak", "%d / %d MiB" % (mem["before_runs"], peak), "", None)
-    row("testbed up --hosts %d" % n, "%.1f s" % res["testbed_up_s"], "", None)
-    return rows
-
-
-def render(res, rows):
-    w = [max(len(str(r[i])) for r in rows + [("measure", "value", "target", "")]) for i in range(4)]
-    lines = ["| %s | %s | %s | %s |" % tuple(h.ljust(w[i]) for i, h in enumerate(("measure", "value", "target", "")))]
-    lines.append("|%s|" % "|".join("-" * (x + 2) for x in w))
-    for r in rows:
-        lines.append("| %s | %s | %s | %s |" % tuple(str(c).ljust(w[i]) for i, c in enumerate(r)))
-    s = res["settings"]
-    head = ("alation.scim benchmark, %s: %d Alation hosts on the test bed, Django start-up +%.1f s, %d cores, "
-            "ansible.cfg = examples/ansible.cfg (forks %s)"
-            % (res["started"], s["hosts"], s["startup_delay_s"], res["machine"]["cores"],
-               res["ansible_cfg"]["defaults"].get("forks")))
-    tail = ""
-    for key, what in (("single_rotate_profile", "the 1-host rotation run"),
-                      ("fleet_check_profile", "the %d-host check run" % s["hosts"]),
-                      ("fleet_rotate_profile", "the %d-host rotation run" % s["hosts"])):
-        prof = res.get(key) or []
-        if prof:
-            tail += ("\nWhere %s spends its time (ANSIBLE_LOG_PATH timestamps, top 12 of %d tasks, %.1f s in all):\n\n"
-                     % (what, len(prof), sum(p[0] for p in prof)))
-            tail += "\n".join("    %6.2f s  %s" % tuple(p) for p in prof[:12]) + "\n"
-    return head + "\n\n" + "\n".join(lines) + "\n" + tail
-
-
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--hosts", type=int, default=20, help="fleet size (default 20)")
+    p.add_argument("--sizes", default=",".join(map(str, SIZES)), help="fleet sizes of the cost curve (default %(default)s)")
+    p.add_argument("--settings-sizes", default=",".join(map(str, SETTINGS_SIZES)),
+                   help="fleet sizes the settings are measured at (default %(default)s; empty: none)")
+    p.add_argument("--settings-forks", default="5,10", help="forks values measured against the shipped one")
+    p.add_argument("--drivers", default=",".join(DRIVERS), help="IdP drivers of the rotation runs (default %(default)s)")
+    p.add_argument("--max-hosts-per-driver", type=int, default=20,
+                   help="largest fleet the drivers other than entra rotate (PingOne's revisions resync every store "
+                        "of the environment: n hosts cost n*n SCIM calls in the simulator); default %(default)s")
     p.add_argument("--startup-delay", type=float, default=3.0, help="extra Django start-up per launch, s (default 3)")
-    p.add_argument("--repeat", type=int, default=2, help="single-host runs and floors to take the median of")
-    p.add_argument("--cycle-interval", type=float, default=0.5, help="simulator provisioning cycle interval, s")
-    p.add_argument("--forks", type=int, default=None, help="override forks (default: examples/ansible.cfg)")
-    p.add_argument("--loop-hosts", type=int, default=0, help="run the vendor loop on this many hosts and scale")
-    p.add_argument("--skip-loop", action="store_true")
-    p.add_argument("--no-compare-no-pause", dest="compare_no_pause", action="store_false")
-    p.add_argument("--keep-fleet", action="store_true", help="leave the fleet at --hosts afterwards")
+    p.add_argument("--repeat", type=int, default=3, help="runs per measurement below 10 hosts, median (default 3)")
+    p.add_argument("--loop-hosts", type=int, default=0,
+                   help="also time the vendor's manual loop (benchmarks/vendor_loop.sh) at the largest size up to 20, "
+                        "on this many hosts, scaled to the fleet (default 0: not run; it takes minutes per host)")
+    p.add_argument("--quick", action="store_true", help="smoke run: sizes 1,2, settings at 2, forks 1, one run each")
+    p.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
     args = p.parse_args(argv)
+    args.argv, args.t0 = argv, time.time()  # t0: before the wait for the session lock
+    if args.quick:
+        args.sizes, args.settings_sizes, args.settings_forks, args.repeat = "1,2", "2", "1", 1
+    args.sizes = [int(x) for x in args.sizes.split(",") if x]
+    args.settings_sizes = [int(x) for x in args.settings_sizes.split(",") if x]
+    args.settings_forks = [int(x) for x in args.settings_forks.split(",") if x]
+    args.drivers = [x for x in args.drivers.split(",") if x]
+    unknown = [d for d in args.drivers if d not in DRIVERS]
+    if unknown or "entra" not in args.drivers:
+        p.error("--drivers: known drivers are %s, and entra must be one (the check runs and settings use it)"
+                % ", ".join(DRIVERS))
     if os.geteuid() != 0:
         p.error("run as root (the test bed needs it)")
+    ensure_requirements()
+    import report  # noqa: E402  (after ensure_requirements: it imports matplotlib)
     with tf.session_lock():
         res = run(args)
-    rows = table(res)
-    text = render(res, rows)
-    res["table"] = [dict(zip(("measure", "value", "target", "verdict"), r)) for r in rows]
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "latest.json"), "w") as f:
         json.dump(res, f, indent=1, sort_keys=True)
-    with open(os.path.join(RESULTS, "latest.md"), "w") as f:
-        f.write(text)
+    text = report.write_all(res, doc=not args.no_doc)
     print("\n" + text)
     return 0
 

@@ -5,7 +5,8 @@
 
 fleet_report() is the task; the action plugin runs it in the controller's process, the module
 (kept for direct use and for ansible-doc) in its own. The rest are pure functions, records in,
-text out; the only I/O is write_if_changed(), called with the paths the task was given.
+text out; the only I/O is read_reports() (the reports of other runs to merge: the slices of
+an AWX sliced job) and write_if_changed(), with the paths the task was given.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -58,6 +59,7 @@ _CTRL_RE = re.compile(u'[\x00-\x08\x0b-\x1f\x7f]')
 # The options of fleet_report: one spec for the module and the action plugin.
 ARGUMENT_SPEC = dict(
     records=dict(type='list', elements='dict', default=[]),
+    reports=dict(type='list', elements='path', default=[]),
     hosts_all=dict(type='list', elements='str', default=[]),
     failures=dict(type='dict', default={}),
     warning_days=dict(type='int', default=30),
@@ -545,14 +547,78 @@ def write_if_changed(path, content, check_mode=False, mode=0o644):
     return True
 
 
+def _load_report(path):
+    """The JSON fleet report at path (as render_json() wrote it), checked for the keys a merge needs."""
+    try:
+        with io.open(path, 'rb') as handle:
+            data = handle.read()
+    except (IOError, OSError) as exc:
+        if exc.errno == errno.ENOENT:
+            raise ReportError('the report %s does not exist: the run (or job slice) that should have written it '
+                              'stopped before its report, or the path is wrong. Re-run that slice, or leave the '
+                              'path out (its hosts are then reported as failed when hosts_all lists them).' % path)
+        raise ReportError('could not read the report %s: %s. Check that it is readable by the user running the '
+                          'play.' % (path, exc))
+    try:
+        doc = json.loads(data.decode('utf-8'))
+    except ValueError as exc:
+        raise ReportError('%s is not JSON (%s): give the JSON report of a run (alation_scim_report_json_path, or '
+                          'alation-scim-report.json in alation_scim_report_dir), not its Markdown, JUnit or '
+                          'Prometheus file.' % (path, exc))
+    hosts = doc.get('hosts') if isinstance(doc, dict) else None
+    thresholds = doc.get('thresholds') if isinstance(doc, dict) else None
+    if (not isinstance(hosts, list) or not isinstance(thresholds, dict)
+            or not all(isinstance(r, dict) and isinstance(r.get('host'), string_types) and r['host'] for r in hosts)):
+        raise ReportError('%s is not a JSON fleet report of alation.scim (it needs "thresholds" and "hosts", each '
+                          'host with a name): give the JSON report a run of check_scim_expiry.yml or '
+                          'scheduled_rotation.yml wrote.' % path)
+    return hosts, thresholds
+
+
+def read_reports(paths, warning_days, critical_days, records=()):
+    """The host records of the JSON reports at paths, to report them as one run would (the slices of
+    an AWX sliced job: each ran a part of the fleet and wrote its own report).
+
+    Raises ReportError when a report is missing or not a fleet report, was judged with other
+    thresholds, or names a host that another report (or records) already has: each host must come
+    from exactly one run, or the merged report would say what no single run saw.
+    """
+    source = OrderedDict((_to_text(r['host']), u'records') for r in records or ()
+                         if isinstance(r, dict) and r.get('host'))
+    merged = []
+    for path in paths or ():
+        hosts, thresholds = _load_report(path)
+        if (thresholds.get('warning_days'), thresholds.get('critical_days')) != (warning_days, critical_days):
+            raise ReportError('%s was written with warning_days=%s and critical_days=%s, but this report uses %d and '
+                              '%d. Give the merge the thresholds its slices ran with (alation_scim_warning_days, '
+                              'alation_scim_critical_days), so every host is judged as in one run.'
+                              % (path, thresholds.get('warning_days'), thresholds.get('critical_days'),
+                                 warning_days, critical_days))
+        for rec in hosts:
+            host = _to_text(rec['host'])
+            if host in source:
+                raise ReportError('host %s is in %s and in %s: give each slice\'s report once, and only the '
+                                  'reports of one run.' % (host, source[host], path))
+            source[host] = path
+            merged.append(rec)
+    return merged
+
+
 def fleet_report(params, check_mode, warn):
     """The fleet_report task: params (validated against ARGUMENT_SPEC) in, task result out.
 
+    The hosts are those of records plus those of the JSON reports in reports (read_reports()).
     Each warning goes to warn(text); the result has no 'warnings' key. Raises FleetReportError
-    (message with the fix, result with the keys to fail with) on bad thresholds or an unwritable path.
+    (message with the fix, result with the keys to fail with) on bad thresholds, a report that
+    cannot be merged or an unwritable path.
     """
     warning_days, critical_days = params['warning_days'], params['critical_days']
-    records, warnings = build_records(params['records'], params['hosts_all'], params['failures'],
+    given, merge_error = list(params['records']), None
+    try:
+        given += read_reports(params['reports'], warning_days, critical_days, params['records'])
+    except ReportError as exc:
+        merge_error = exc
+    records, warnings = build_records(given, params['hosts_all'], params['failures'],
                                       warning_days, critical_days)
     # The default invocation echoes the raw records; show only what was kept of them.
     invocation = dict(module_args=dict(
@@ -562,6 +628,8 @@ def fleet_report(params, check_mode, warn):
         raise FleetReportError('critical_days (%d) is greater than warning_days (%d); set critical_days '
                                'to at most warning_days.' % (critical_days, warning_days),
                                dict(invocation=invocation))
+    if merge_error is not None:
+        raise FleetReportError('Merging the reports failed: %s' % merge_error, dict(invocation=invocation))
     for warning in warnings:
         warn(warning)
 

@@ -54,6 +54,21 @@ options:
     type: list
     elements: dict
     default: []
+  reports:
+    description:
+      - JSON reports written by other runs (O(json_path) of this module, as C(check_scim_expiry.yml) and
+        C(scheduled_rotation.yml) write it), whose hosts join O(records). This is how to report on a
+        fleet that several runs covered, such as the slices of an AWX / Automation Platform sliced job
+        (each slice writes its own report, one more task merges them). The outputs are those one run over
+        all the hosts would have written.
+      - Each host must be in exactly one report (and not in O(records)), and every report must have
+        been written with this task's O(warning_days) and O(critical_days); otherwise the task fails
+        and names the host or the report.
+      - A report that does not exist or is not a JSON fleet report fails the task. To report the hosts
+        of a slice that wrote nothing, leave its path out and list every host in O(hosts_all).
+    type: list
+    elements: path
+    default: []
   hosts_all:
     description:
       - Every host the run was meant to cover. A host listed here without a record is reported as
@@ -117,6 +132,18 @@ EXAMPLES = r'''
     markdown_path: reports/scim.md
     junit_path: reports/scim-junit.xml
     prometheus_path: /var/lib/node_exporter/textfile/alation_scim.prom
+  run_once: true
+  delegate_to: localhost
+  register: fleet
+
+- name: Merge the reports of the two slices of a sliced job into one fleet report
+  alation.scim.fleet_report:
+    reports:
+      - /shared/alation-scim/run-42/slice-1.json
+      - /shared/alation-scim/run-42/slice-2.json
+    hosts_all: "{{ query('inventory_hostnames', 'alation_servers') }}"
+    json_path: /shared/alation-scim/run-42/alation-scim-report.json
+    markdown_path: /shared/alation-scim/run-42/alation-scim-report.md
   run_once: true
   delegate_to: localhost
   register: fleet

@@ -25,7 +25,9 @@ CI = os.path.join(REPO, 'examples', 'ci')
 VENV_BIN = os.path.dirname(sys.executable)
 PLAYBOOKS = [os.path.join(REPO, 'playbooks', 'check_scim_expiry.yml'),
              os.path.join(REPO, 'playbooks', 'scheduled_rotation.yml'),
-             os.path.join(CI, 'awx', 'scheduled_rotation.yml')]
+             os.path.join(REPO, 'playbooks', 'merge_reports.yml'),
+             os.path.join(CI, 'awx', 'scheduled_rotation.yml'),
+             os.path.join(CI, 'awx', 'merge_reports.yml')]
 
 
 def load(path):
@@ -99,7 +101,10 @@ def test_playbook_syntax(playbook, collections_path, tmp_path):
 
 def test_awx_wrapper_imports_the_collection_playbook():
     plays = load(os.path.join(CI, 'awx', 'scheduled_rotation.yml'))
-    assert [p.get('ansible.builtin.import_playbook') for p in plays] == ['alation.scim.scheduled_rotation']
+    # First a play on localhost that passes the report path on (tests/integration/test_slicing.py runs it).
+    assert [p.get('ansible.builtin.import_playbook') for p in plays] == [None, 'alation.scim.scheduled_rotation']
+    plays = load(os.path.join(CI, 'awx', 'merge_reports.yml'))
+    assert [p.get('ansible.builtin.import_playbook') for p in plays] == ['alation.scim.merge_reports']
 
 
 # ------------------------------------------------------------------ GitHub Actions
@@ -172,8 +177,15 @@ def test_awx_job_template_and_schedule():
     assert os.path.exists(os.path.join(CI, 'awx', jt['playbook']))
     assert 'alation_scim_report_dir' in jt['extra_vars']
     assert any('alation.scim' in c for c in jt['credentials'])
+    assert jt['job_slice_count'] > 1
+    merge = load(os.path.join(CI, 'awx', 'merge_job_template.yml'))
+    assert os.path.exists(os.path.join(CI, 'awx', merge['playbook'])) and merge['inventory'] == jt['inventory']
+    workflow = load(os.path.join(CI, 'awx', 'workflow_job_template.yml'))
+    rotate, report = workflow['workflow_nodes']
+    assert (rotate['unified_job_template']['name'], report['unified_job_template']['name']) == (jt['name'], merge['name'])
+    assert rotate['related']['always_nodes'] == [{'identifier': report['identifier']}]
     sched = load(os.path.join(CI, 'awx', 'schedule.yml'))
-    assert sched['unified_job_template'] == jt['name']
+    assert sched['unified_job_template'] == workflow['name']
     rrule = sched['rrule']
     # AWX wants exactly one DTSTART and one RRULE, on one line.
     assert '\n' not in rrule and rrule.count('DTSTART') == 1 and rrule.count('RRULE:') == 1

@@ -9,6 +9,7 @@ import stat
 
 import pytest
 
+from ansible_collections.alation.scim.plugins.module_utils import _report
 from fleet_report_harness import fact, paths, run_action, run_module
 
 
@@ -66,7 +67,7 @@ def stale_prometheus_0600(work):
 
 @pytest.mark.parametrize('case', ['fleet_with_files', 'check_mode_with_files', 'relative_paths_and_string_thresholds',
                                   'no_paths_no_token', 'record_without_host', 'critical_above_warning',
-                                  'unwritable_path', 'empty'])
+                                  'unwritable_path', 'merged_slices', 'merge_of_a_missing_report', 'empty'])
 def test_action_result_and_files_equal_the_module(tmp_path, case):
     prepare, check_mode = None, False
     if case == 'fleet_with_files':
@@ -86,6 +87,13 @@ def test_action_result_and_files_equal_the_module(tmp_path, case):
             (work / 'blocker').write_text('x')
         args = dict(records=[fact('a')], markdown_path=str(tmp_path / 'work' / 'ok.md'),
                     json_path=str(tmp_path / 'work' / 'blocker' / 'x.json'))
+    elif case == 'merged_slices':
+        def prepare(work):
+            write_slices(work, FLEET['records'])
+        args = dict(reports=['slices/1.json', 'slices/2.json'], hosts_all=FLEET['hosts_all'],
+                    failures=FLEET['failures'], json_path='merged.json')
+    elif case == 'merge_of_a_missing_report':
+        args = dict(reports=['slices/1.json'], json_path='merged.json')
     else:
         args = {}
 
@@ -119,8 +127,24 @@ def test_action_result_and_files_equal_the_module(tmp_path, case):
         assert module_result['failed'] is True
         assert module_result['msg'].startswith('Writing the json report failed: Could not write the report')
         assert sorted(module_files) == ['blocker']  # json is written before markdown: nothing was written
+    elif case == 'merged_slices':
+        (tmp_path / 'one-run').mkdir()
+        one_run, dummy = run_action(tmp_path / 'one-run', **dict(FLEET, json_path='merged.json'))
+        assert module_result['records'] == one_run['records'] and module_result['summary']['total'] == 7
+        assert module_files['merged.json'][1] == open(str(tmp_path / 'one-run' / 'merged.json'), 'rb').read()
+    elif case == 'merge_of_a_missing_report':
+        assert module_result['failed'] is True and module_files == {}
+        assert module_result['msg'].startswith('Merging the reports failed: the report slices/1.json does not exist')
     else:
         assert module_result['healthy'] is False and module_result['records'] == []
+
+
+def write_slices(work, records):
+    """Two slices' JSON reports (records[k::2], as AWX slices an inventory) under work/slices/."""
+    (work / 'slices').mkdir()
+    for k in (0, 1):
+        built, dummy = _report.build_records(records[k::2])
+        (work / 'slices' / ('%d.json' % (k + 1))).write_text(_report.render_json(built, 30, 7))
 
 
 def test_second_run_changes_nothing_either_way(tmp_path):

@@ -1,0 +1,131 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The IdP drivers the benchmark rotates with, each against its simulator on the test bed.
+
+A driver says how to point the role at its IdP (inventory variables per host, extra variables for
+the run), how to push by hand for the floor (benchmarks/idp_push.py) and when the IdP started to
+hold a host's new token (for the outage window: the old token is revoked at the rotation, so
+provisioning is broken from then until that moment). To measure another driver, write its class
+and add it to DRIVERS: one line.
+"""
+
+import datetime
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "testbed"))
+
+import idp_push  # noqa: E402
+import testbed_lib  # noqa: E402
+from entra_sim.client import EntraSim  # noqa: E402
+from pingone_sim import launch as pingone_launch  # noqa: E402
+from pingone_sim.client import PingOneSim  # noqa: E402
+
+
+def iso_epoch(text):
+    return datetime.datetime.strptime(text.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+
+
+class Driver:
+    name = None
+
+    def __init__(self, tb):
+        self.tb = tb
+
+    def prepare(self, hosts):
+        """Start or reset the simulator for these hosts (after the fleet changed size)."""
+
+    def host_vars(self, host):
+        return {}
+
+    def extra_vars(self):
+        return {"alation_scim_idp": self.name}
+
+    def push(self, host, token):
+        """The floor's IdP half: True when the IdP took the token."""
+        raise NotImplementedError
+
+    def holds_since(self, revoked):
+        """{host: epoch at which the IdP first held (and applied) the host's current token after
+        revoked[host], the rotation's epoch; None when it did not}."""
+        raise NotImplementedError
+
+    def in_sync(self, hosts):
+        """Hosts whose current token the IdP does not hold."""
+        raise NotImplementedError
+
+
+class Entra(Driver):
+    """Entra ID: holds the token once PUT secrets and validateCredentials both succeeded."""
+    name = "entra"
+
+    def prepare(self, hosts):
+        self.sim = EntraSim(self.tb.entra["url"], self.tb.ca_path)
+        self.sim.fault("none")
+        self.sim.config(cycle_interval=0)
+        self.sim.reset()
+
+    def sp(self, host):
+        return self.tb.entra["hosts"][host]["service_principal_id"]
+
+    def push(self, host, token):
+        return idp_push.push(self.tb, host, token)[-1] in (("put", 200), ("put", 204))
+
+    def holds_since(self, revoked):
+        requests = self.sim.requests(min(revoked.values()))
+        out = {}
+        for h, since in revoked.items():
+            mine = [r for r in requests if "/servicePrincipals/%s/" % self.sp(h) in r["path"] and r["status"] in (200, 204)
+                    and r["epoch"] >= since]
+            put = next((r["epoch"] for r in mine if r["method"] == "PUT" and r["path"].endswith("/secrets")), None)
+            val = next((r["epoch"] for r in mine if r["path"].endswith("/validateCredentials")), None)
+            out[h] = None if put is None or val is None else max(put, val)
+        return out
+
+    def in_sync(self, hosts):
+        return [h for h in hosts if testbed_lib.fingerprint(self.sim.stored_token(self.sp(h))) != self.tb.token_fingerprint(h)]
+
+
+class PingOne(Driver):
+    """PingOne: holds the token once a revision applied the store's new OAUTH_ACCESS_TOKEN."""
+    name = "pingone"
+
+    def prepare(self, hosts):
+        self.settings = pingone_launch.up(dict((h, self.tb.scim_base_url(h)) for h in hosts))
+        self.sim = PingOneSim(self.settings["url"], self.settings["ca_path"])
+        self.sim.fault("none")
+        self.sim.reset()
+
+    def host_vars(self, host):
+        return {"alation_scim_pingone_store_id": self.settings["stores"][host]}
+
+    def extra_vars(self):
+        s = self.settings
+        return {"alation_scim_idp": "pingone", "alation_scim_pingone_environment_id": s["environment_id"],
+                "alation_scim_pingone_client_id": s["client_id"], "alation_scim_pingone_client_secret": s["client_secret"],
+                "alation_scim_pingone_api_url": s["url"], "alation_scim_pingone_auth_url": s["url"],
+                "alation_scim_pingone_ca_path": s["ca_path"]}
+
+    def push(self, host, token):
+        return idp_push.push_pingone(self.settings, host, token)[-1] == ("revision", 201)
+
+    def holds_since(self, revoked):
+        state = self.sim.state()
+        revisions = sorted(iso_epoch(r["createdAt"]) for r in state["revisions"])
+        out = {}
+        for h, since in revoked.items():
+            store = state["stores"][self.settings["stores"][h]]
+            if store["applied_token_fingerprint"] != self.tb.token_fingerprint(h):
+                out[h] = None
+                continue
+            updated = iso_epoch(store["updatedAt"])
+            out[h] = next((t for t in revisions if t >= updated and t >= since), None)
+        return out
+
+    def in_sync(self, hosts):
+        stores = self.sim.state()["stores"]
+        return [h for h in hosts
+                if stores[self.settings["stores"][h]]["applied_token_fingerprint"] != self.tb.token_fingerprint(h)]
+
+
+DRIVERS = dict((d.name, d) for d in (Entra, PingOne))

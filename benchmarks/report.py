@@ -1,0 +1,275 @@
+#!/usr/bin/env python
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Tables, plot and docs/benchmarks.md from a benchmark result (benchmarks/results/latest.json).
+
+    .venv/bin/python benchmarks/report.py      # regenerate latest.md, cost_curve.png, docs/benchmarks.md
+
+benchmarks/run.py calls write_all() at the end of a run. The page's text around the figures is
+benchmarks/doc_template.md; every figure comes from the result, so a re-run rewrites the page.
+"""
+
+import json
+import os
+import statistics
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+RESULTS = os.path.join(HERE, "results")
+PLOT = os.path.join(RESULTS, "cost_curve.png")
+TEMPLATE = os.path.join(HERE, "doc_template.md")
+DOC = os.path.join(REPO, "docs", "benchmarks.md")
+TARGET = 1.3  # issue "Fleet speed close to this machine's floor": within 1.3x the floor
+TARGET_HOSTS = (1, 20)
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def pick(res, **match):
+    return [r for r in res["runs"] if all(r.get(k) == v for k, v in match.items())]
+
+
+def series(res):
+    """[(kind, driver, title)] in the order of the tables and the plot."""
+    out = [("check", None, "check run (check_scim_expiry.yml)")]
+    out += [("rotate", d, "rotation run (rotate_scim.yml), driver %s" % d) for d in res["settings"]["drivers"]]
+    return out
+
+
+def point(res, n, kind, driver):
+    """Medians of one fleet size's playbook runs and floors, or None when not measured."""
+    runs, floors = pick(res, hosts=n, kind=kind, driver=driver, what="playbook"), \
+        pick(res, hosts=n, kind=kind, driver=driver, what="floor")
+    if not runs:
+        return None
+    p = dict(runs=len(runs), wall=med(r["wall_s"] for r in runs), cpu=med(r["controller_cpu_s"] for r in runs),
+             machine=med(r["machine_cpu_s"] for r in runs), floor=med(r["wall_s"] for r in floors),
+             floor_cpu=med(r["controller_cpu_s"] for r in floors),
+             launches=sorted(set(x for r in runs for x in r.get("launches", []))),
+             rotations=sorted(set(x for r in runs for x in r.get("rotations", []))),
+             outage_median=med(r["outage_s"]["median"] for r in runs if r.get("outage_s")),
+             outage_max=max([r["outage_s"]["max"] for r in runs if r.get("outage_s") and r["outage_s"]["max"]] or [None]),
+             outage_missing=sum(r["outage_s"]["missing"] for r in runs if r.get("outage_s")),
+             profile=runs[-1].get("profile") or [])
+    p["ratio"] = p["wall"] / p["floor"] if p["floor"] else None
+    return p
+
+
+def sizes(res):
+    return sorted(set(r["hosts"] for r in res["runs"]))
+
+
+def fmt(value, pattern="%.1f"):
+    return "-" if value is None else pattern % value
+
+
+def table(headers, rows):
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])
+
+
+def curve_tables(res):
+    out = []
+    for kind, driver, title in series(res):
+        rows = []
+        for n in sizes(res):
+            p = point(res, n, kind, driver)
+            if p is None:
+                continue
+            row = [n, fmt(p["wall"]), fmt(p["floor"]), fmt(p["ratio"], "%.2fx"), fmt(p["cpu"]), fmt(p["cpu"] / n, "%.2f"),
+                   fmt(p["floor_cpu"] / n if p["floor_cpu"] is not None else None, "%.2f"), fmt(p["machine"]),
+                   ",".join(map(str, p["launches"])), p["runs"]]
+            if kind == "rotate":
+                row[-1:-1] = ["%s / %s%s" % (fmt(p["outage_median"], "%.2f"), fmt(p["outage_max"], "%.2f"),
+                                             " (%d not seen)" % p["outage_missing"] if p["outage_missing"] else "")]
+            rows.append(row)
+        headers = ["hosts", "wall s", "floor s", "/ floor", "ctrl CPU s", "ctrl CPU s/host", "floor CPU s/host",
+                   "machine CPU s", "launches/host", "runs"]
+        if kind == "rotate":
+            headers[-1:-1] = ["outage median / max s"]
+        out.append("**%s**\n\n%s" % (title[0].upper() + title[1:], table(headers, rows)))
+    return "\n\n".join(out)
+
+
+def host_words(n):
+    return "1 host" if n == 1 else "%d hosts" % n
+
+
+def loop_lines(res):
+    """The vendor loop against the playbooks, where it was measured."""
+    lines = []
+    for r in pick(res, what="loop"):
+        p = point(res, r["hosts"], r["kind"], r["driver"])
+        what = "check" if r["kind"] == "check" else "rotation"
+        figures = (what, host_words(r["hosts"]), r["measured_hosts"], r["wall_s"], r["wall_s"] / p["wall"], p["wall"],
+                   r["wall_s"] / p["floor"], fmt(p["floor"]))
+        lines.append("- The vendor's manual loop, %s of %s (%d measured, scaled): %.1f s, %.1fx the playbook's %.1f s "
+                     "and %.1fx the floor's %s s." % figures)
+    return "\n".join(lines)
+
+
+def targets(res):
+    rows = []
+    for kind, driver, title in series(res):
+        for n in TARGET_HOSTS:
+            p = point(res, n, kind, driver)
+            if p is None or p["ratio"] is None:
+                rows.append(["%s, %s" % (host_words(n), title), "-", "<= %.1fx" % TARGET, "not measured"])
+                continue
+            ok = p["ratio"] <= TARGET
+            verdict = "met" if ok else "MISSED by %.2fx (%.1f s over)" % (p["ratio"] - TARGET, p["wall"] - TARGET * p["floor"])
+            rows.append(["%s, %s" % (host_words(n), title), "%.2fx" % p["ratio"], "<= %.1fx" % TARGET, verdict])
+    return "\n\n".join(x for x in (table(["target", "measured", "target", "verdict"], rows), loop_lines(res)) if x)
+
+
+def growth(res):
+    """How cost grows: per series, wall time and controller CPU of the largest size against one host."""
+    lines = []
+    for kind, driver, title in series(res):
+        ns = [n for n in sizes(res) if point(res, n, kind, driver)]
+        if len(ns) < 2 or ns[0] != 1:
+            continue
+        one, big = point(res, 1, kind, driver), point(res, ns[-1], kind, driver)
+        cpu_per_host = [point(res, n, kind, driver)["cpu"] / n for n in ns]
+        busy = big["machine"] / (big["wall"] * res["machine"]["cores"])
+        lines.append("- %s: %d hosts take %.1fx the wall time of one (the floors: %s), and %.2f controller CPU s per "
+                     "host against %.2f for one host (from %.2f to %.2f over the sizes measured); during the %d-host "
+                     "run the machine's %d cores were %.0f%% busy."
+                     % (title[0].upper() + title[1:], ns[-1], big["wall"] / one["wall"],
+                        fmt(big["floor"] / one["floor"] if big["floor"] and one["floor"] else None, "%.1fx"),
+                        big["cpu"] / ns[-1], one["cpu"], min(cpu_per_host), max(cpu_per_host), ns[-1],
+                        res["machine"]["cores"], 100 * busy))
+        if kind == "rotate":
+            lines.append("  Outage window (median / max): %s." % ", ".join(
+                "%s s at %s" % ("/".join(fmt(point(res, n, kind, driver)[k], "%.2f") for k in ("outage_median", "outage_max")),
+                                host_words(n)) for n in ns))
+    return "\n".join(lines)
+
+
+def settings_table(res):
+    out = []
+    for n in sorted(set(r["hosts"] for r in res["settings_runs"])):
+        runs = [r for r in res["settings_runs"] if r["hosts"] == n]
+        base = dict((r["kind"], r) for r in runs if r["setting"] == "shipped" and "error" not in r)
+        rows = []
+        for name in [r["setting"] for r in runs if r["kind"] == "check"]:
+            row = [name]
+            for kind in ("check", "rotate"):
+                r = next(x for x in runs if x["setting"] == name and x["kind"] == kind)
+                if "error" in r:
+                    row += ["failed: %s" % first_line(r["error"]), "", ""]
+                    continue
+                vs = "%+.0f%%" % (100.0 * (r["wall_s"] / base[kind]["wall_s"] - 1)) if kind in base else "-"
+                row += ["%.1f" % r["wall_s"], "%.1f" % r["controller_cpu_s"], vs]
+            rows.append(row)
+        headers = ["setting", "check wall s", "check ctrl CPU s", "check vs shipped", "rotation wall s",
+                   "rotation ctrl CPU s", "rotation vs shipped"]
+        out.append("**%d hosts**\n\n%s" % (n, table(headers, rows)))
+    return "\n\n".join(out) or "Not measured in this run."
+
+
+def first_line(error):
+    """The line of an error that says most: Ansible's own error or fatal line, else the first."""
+    lines = [x.strip() for x in error.splitlines() if x.strip()]
+    for marker in ("[ERROR]", "fatal:", "ERROR!", "Error"):
+        for x in lines:
+            if marker in x:
+                return x[:300].replace("|", "\\|")
+    return (lines[0] if lines else "unknown")[:300].replace("|", "\\|")
+
+
+def profiles(res):
+    """Where the time goes: the task profile of the runs at 20 hosts (or the largest size up to 20)."""
+    ns = [n for n in sizes(res) if n <= 20]
+    if not ns:
+        return ""
+    n = ns[-1]
+    out = []
+    for kind, driver, title in series(res):
+        p = point(res, n, kind, driver)
+        if p and p["profile"]:
+            out.append("Where the %d-host %s spends its time (ANSIBLE_LOG_PATH timestamps, top %d tasks):\n\n%s"
+                       % (n, title, len(p["profile"]), "\n".join("    %6.2f s  %s" % tuple(t) for t in p["profile"])))
+    return "\n\n".join(out)
+
+
+def head(res):
+    s = res["settings"]
+    skipped = "".join("\n- %s hosts: NOT MEASURED, %s" % (n, why) for n, why in sorted(res["skipped"].items()))
+    notes = "".join("\n- %s" % x for x in res["notes"])
+    mem = ", ".join("%s hosts %s MiB" % (k, v) for k, v in sorted(res["memory_mib"].items(), key=lambda kv: (
+        kv[0] != "before", int(kv[0]) if kv[0].isdigit() else 0)))
+    return ("Measured %s, commit %s, `%s` (%d s holding the test bed's lock), on %d cores and %d MiB; Django start-up +%.1f s per "
+            "launch; Mitogen %s. Fleet sizes %s, settings at %s; runs per measurement: %d below 10 hosts, 1 from "
+            "10 on (medians). Machine memory used at peak: %s.%s%s"
+            % (res["started"][:16].replace("T", " ") + " UTC", res["commit"], res["command"], res["duration_s"],
+               res["machine"]["cores"], res["machine"]["mem_total_mib"], s["startup_delay_s"], res["mitogen"] or "-",
+               ", ".join(map(str, s["sizes"])), ", ".join(map(str, s["settings_sizes"])) or "-", s["repeat"], mem,
+               skipped, notes))
+
+
+def text(res):
+    return "\n\n".join(x for x in ("## Results\n\n" + head(res), "### Against the floor: the targets\n\n" + targets(res),
+                                   "### The cost curve\n\n" + growth(res) + "\n\n![cost curve](../benchmarks/results/"
+                                   "cost_curve.png)\n\n" + curve_tables(res),
+                                   "### Settings, each changed alone\n\n" + settings_table(res),
+                                   "### Where the time goes\n\n" + profiles(res)) if x) + "\n"
+
+
+def plot(res, path=PLOT):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (wall, cpu) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for kind, driver, title in series(res):
+        ns = [n for n in sizes(res) if point(res, n, kind, driver)]
+        if not ns:
+            continue
+        pts = [point(res, n, kind, driver) for n in ns]
+        label = "check" if kind == "check" else "rotation (%s)" % driver
+        line, = wall.plot(ns, [p["wall"] for p in pts], marker="o", label=label)
+        wall.plot(ns, [p["floor"] for p in pts], linestyle="--", color=line.get_color(), label=label + ", floor")
+        cpu.plot(ns, [p["cpu"] / n for p, n in zip(pts, ns)], marker="o", color=line.get_color(), label=label)
+        cpu.plot(ns, [p["floor_cpu"] / n for p, n in zip(pts, ns)], linestyle="--", color=line.get_color(),
+                 label=label + ", floor")
+    wall.set(title="Wall time per run", xlabel="Alation hosts", ylabel="seconds")
+    cpu.set(title="Controller CPU per host (ansible-playbook tree)", xlabel="Alation hosts", ylabel="CPU seconds / host")
+    for ax in (wall, cpu):
+        ax.grid(True, alpha=0.3)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8)
+    fig.suptitle("alation.scim on the test bed, %d cores, commit %s" % (res["machine"]["cores"], res["commit"]))
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_all(res, doc=True):
+    os.makedirs(RESULTS, exist_ok=True)
+    body = text(res)
+    with open(os.path.join(RESULTS, "latest.md"), "w") as f:
+        f.write(body.replace("../benchmarks/results/", ""))
+    plot(res)
+    if doc:
+        with open(TEMPLATE) as f:
+            template = f.read()
+        with open(DOC, "w") as f:
+            f.write(template.replace("{{ results }}", body.rstrip("\n")))
+    return body
+
+
+def main():
+    with open(os.path.join(RESULTS, "latest.json")) as f:
+        res = json.load(f)
+    print(write_all(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
