@@ -168,7 +168,8 @@ class Cycle(object):
         try:
             if _overrides(driver, 'prepare_plan') and not self.check_mode and self.record_path:
                 plans = self.prepare()
-            gate = driver.needs_operator and not p['operator_present'] and not self.check_mode
+            # A hand-off host is never rotated unattended; check mode says so too (a real run would refuse).
+            gate = driver.needs_operator and not p['operator_present']
             if gate:
                 res = self.step('launch', self.launch, 'alation.scim.token_read')
                 res['rotated'] = False
@@ -287,7 +288,8 @@ class Cycle(object):
         except _http.ApiError as e:
             raise without_secrets(e, [token])  # an IdP may quote what it was sent
         self.out['pushed_at'] = iso_utc(self.clock())
-        self.out['pushed'] = self.driver.delivers
+        # A hand-off delivers to a person: the IdP does not hold the token yet.
+        self.out['pushed'] = self.driver.delivers and not self.driver.needs_operator
         self.out['changed'] = True
         self.out['push_msg'] = text
 
