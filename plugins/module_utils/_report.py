@@ -20,7 +20,8 @@ import re
 import tempfile
 from collections import OrderedDict
 
-from ansible.module_utils.six import binary_type, integer_types, string_types, text_type
+# six, not the standard library: this code also runs on Python 2.7 Alation hosts.
+from ansible.module_utils.six import binary_type, integer_types, string_types, text_type  # pylint: disable=ansible-bad-import-from
 from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
 
 # Severity order: the fleet verdict is the worst status seen.

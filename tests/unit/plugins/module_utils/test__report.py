@@ -1,5 +1,8 @@
 """Unit tests for plugins/module_utils/_report.py (fleet report rendering)."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import json
 import os
 import secrets

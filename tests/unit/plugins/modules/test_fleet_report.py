@@ -1,5 +1,8 @@
 """Unit tests for the fleet_report module: run it the way Ansible does (a process, JSON in, JSON out)."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import json
 import os
 import secrets
