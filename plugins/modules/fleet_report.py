@@ -12,7 +12,8 @@ module: fleet_report
 short_description: Write the fleet report of Alation SCIM token checks and rotations
 version_added: 0.1.0
 description:
-  - Turns the per-host C(alation_scim_report) facts left by the C(alation.scim.token_rotation) role,
+  - Turns the per-host C(alation_scim_report) facts left by the
+    R(alation.scim.token_rotation role,ansible_collections.alation.scim.token_rotation_role),
     plus the hosts that failed or were unreachable, into a JSON report, a Markdown table (fit for
     C($GITHUB_STEP_SUMMARY)), a JUnit XML file (one test case per host) and a Prometheus
     textfile-collector file.
@@ -102,10 +103,6 @@ notes:
     imply under O(warning_days) and O(critical_days).
   - The fleet is healthy when at least one host was reported and no host is C(critical),
     C(failed) or C(unreachable).
-seealso:
-  - name: Role alation.scim.token_rotation
-    description: Leaves the C(alation_scim_report) fact on every host it checks or rotates.
-    link: https://example.invalid/alation.scim
 '''
 
 EXAMPLES = r'''
