@@ -9,7 +9,7 @@ set -uo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 
-STAGES=(unit old-python sanity-oldest sanity-newest lint build galaxy-importer docs integration)
+STAGES=(unit old-python sanity-oldest sanity-newest lint build galaxy-importer docs monitoring integration)
 [ "$#" -gt 0 ] && STAGES=("$@")
 
 require_root
@@ -56,10 +56,7 @@ run_ansible_test() {
 # The shellcheck linter is installed first: without it ansible-test skips that test silently.
 run_sanity_suite() {
   local venv="$1" label="$2" rc file
-  if ! command -v shellcheck >/dev/null; then
-    apt-get install -y -q shellcheck >/dev/null 2>&1 ||
-      { apt-get update -q >/dev/null && apt-get install -y -q shellcheck >/dev/null; } || return 1
-  fi
+  ensure_command shellcheck shellcheck || return 1
   echo "-- ansible-test sanity with ansible-core $("$venv/bin/python" -c 'import ansible.release as r; print(r.__version__)'), controller $("$venv/bin/python" --version)"
   run_ansible_test "$venv" --junit
   rc=$?
@@ -150,6 +147,14 @@ stage_docs() {
   "$VENV/bin/python" tests/build/docsite_check.py "$site" "$dest" || rc=1
   echo "   site: $site/build/html/index.html"
   return $rc
+}
+
+# The monitoring kit (examples/monitoring/): promtool, from Debian's prometheus package (its service
+# is not started), checks the textfile and runs the alert rules' tests; the rules, their tests and
+# the Grafana dashboard may use only the metrics and labels the collection writes.
+stage_monitoring() {
+  ensure_command promtool prometheus || return 1
+  "$VENV/bin/python" -m pytest -q tests/monitoring --junitxml="$REPORT_DIR/monitoring.xml"
 }
 
 stage_integration() {

@@ -92,6 +92,14 @@ options:
     description:
       - Where to write the Prometheus textfile-collector file (name it C(*.prom) in the node
         exporter's C(--collector.textfile.directory)). Not written when omitted.
+      - "Gauges, labelled C(host) per host: C(alation_scim_token_expiry_timestamp_seconds),
+        C(alation_scim_token_rotated) (1 when this run rotated the token), C(alation_scim_host_healthy);
+        and for the run: C(alation_scim_threshold_seconds) (labelled C(level=warning|critical)),
+        C(alation_scim_last_run_success), C(alation_scim_last_run_timestamp_seconds)."
+      - The run's timestamp is the only sample that changes between two runs that find the same
+        fleet; it does not count as a change, but the file is rewritten so that the timestamp moves.
+        The alert rules and the Grafana dashboard in the collection's C(examples/monitoring/) use
+        these metrics.
     type: path
 notes:
   - The reports are always written on the controller, even when the task is not delegated to

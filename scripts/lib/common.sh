@@ -53,6 +53,18 @@ ensure_venv() {
   export PATH="$VENV/bin:$PATH"
 }
 
+# ensure_command <command> <Debian package>: install the package when the command is missing
+# (refreshing the package lists once if the install fails, as on a fresh machine).
+ensure_command() {
+  local command="$1" package="$2"
+  command -v "$command" >/dev/null && return 0
+  log "Installing $package (for $command)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$package" >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$package" >/dev/null; } ||
+    { echo "FAILED: apt-get install $package"; return 1; }
+}
+
 # A venv with just one ansible-core (for ansible-test), made once and touched again only when
 # the pin changes: ensure_ansible_test_venv <dir> <python> <version>.
 ensure_ansible_test_venv() {

@@ -39,6 +39,10 @@ examples/execution-environment/requirements.yml
 examples/inventory/group_vars/alation_servers/main.yml
 examples/inventory/group_vars/alation_servers/vault.yml.example
 examples/inventory/hosts.yml
+examples/monitoring/README.md
+examples/monitoring/alation_scim_alerts.yml
+examples/monitoring/alation_scim_alerts_test.yml
+examples/monitoring/alation_scim_dashboard.json
 meta/ee-bindep.txt
 meta/execution-environment.yml
 meta/runtime.yml
