@@ -25,8 +25,10 @@ if printf '%s\n' "${STAGES[@]}" | grep -qx integration; then
 fi
 
 stage_unit() {
-  # The Entra simulator's own tests run here too: a test double that drifts fails them first.
-  "$VENV/bin/python" -m pytest -q tests/unit tests/testbed/entra_sim/test_sim.py --junitxml="$REPORT_DIR/unit.xml"
+  # The Entra simulator's own tests run here too: a test double that drifts fails them first; so
+  # do the test bed's certificates (tests/testbed/test_pki.py, in a private state directory).
+  "$VENV/bin/python" -m pytest -q tests/unit tests/testbed/entra_sim/test_sim.py tests/testbed/test_pki.py \
+    --junitxml="$REPORT_DIR/unit.xml"
 }
 
 # Code that runs on Alation hosts must work on every Python ansible-core 2.16 accepts there.
