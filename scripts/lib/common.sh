@@ -76,6 +76,18 @@ ensure_ansible_test_venv() {
     "$dir/bin/pip" install --disable-pip-version-check -q "ansible-core==$version"
 }
 
+# ansible-test runs its import test on Python 2.7 only where that Python has virtualenv (2.7 has
+# no venv module): the last virtualenv that runs on 2.7, into the Python 2.7 on PATH.
+ensure_python27_virtualenv() {
+  local python
+  python="$(command -v python2.7)" || { echo "FAILED: no python2.7 on PATH for the Python 2.7 sanity tests"; return 1; }
+  "$python" -m virtualenv --version >/dev/null 2>&1 && return 0
+  log "Installing virtualenv 20.15.1 into $python (for ansible-test's import test on Python 2.7)"
+  # pip on 2.7 says on every call that 2.7 is out of support: that line is noise here.
+  "$python" -m pip install --disable-pip-version-check -q 'virtualenv==20.15.1' 2>&1 | grep -v DEPRECATION
+  return "${PIPESTATUS[0]}"
+}
+
 # The newest ansible-core wants a Python 3.12+ controller; Debian 12 has 3.11, pyenv has more.
 newest_controller_python() {
   local candidate

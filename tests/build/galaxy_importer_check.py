@@ -69,7 +69,7 @@ def main(artifact):
     # The importer finds ansible-lint, flake8 and ansible-doc on PATH: the ones of this venv.
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     try:
-        proc = subprocess.run([sys.executable, "-m", "galaxy_importer.main", to_import], cwd=workdir, env=env,
+        proc = subprocess.run([sys.executable, "-m", "galaxy_importer.main", to_import], cwd=workdir, env=env, check=False,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -55,8 +55,8 @@ def register_six_stand_in():
     six.string_types = tuple(set([str, six.text_type]))  # str and unicode on Python 2
     six.integer_types = tuple(set([int, type(2 ** 64)]))  # int and long on Python 2
     try:
-        import urllib.parse as parse
-    except ImportError:
+        from urllib import parse
+    except ImportError:  # Python 2
         import urlparse as parse
     register('ansible.module_utils.six', six)
     register('ansible.module_utils.six.moves.urllib.parse', parse)
