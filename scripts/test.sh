@@ -143,29 +143,20 @@ stage_galaxy_importer() {
 # unresolved references from the collection's own warnings, which fail the stage.
 stage_docs() {
   local dest site="$REPO_ROOT/build/docsite" rc=0
+  local collections="ANSIBLE_COLLECTIONS_PATH=$REPO_ROOT/build/collections"
   dest="$(stage_collection)"
   (cd "$dest" && "$VENV/bin/antsibull-docs" lint-collection-docs --plugin-docs .) || rc=1
   rm -rf "$site" && mkdir -p "$site"
-  export ANSIBLE_COLLECTIONS_PATH="$REPO_ROOT/build/collections"
-  "$VENV/bin/antsibull-docs" sphinx-init --use-current --fail-on-error --dest-dir "$site" \
+  env "$collections" "$VENV/bin/antsibull-docs" sphinx-init --use-current --fail-on-error --dest-dir "$site" \
     --project alation.scim --title alation.scim alation.scim >/dev/null || return 1
   echo 'intersphinx_mapping = {}  # offline: see scripts/test.sh stage_docs' >> "$site/conf.py"
   mkdir -p "$site/rst" && chmod og-w "$site/rst"
-  "$VENV/bin/antsibull-docs" --config-file "$site/antsibull-docs.cfg" collection --use-current \
+  env "$collections" "$VENV/bin/antsibull-docs" --config-file "$site/antsibull-docs.cfg" collection --use-current \
     --cleanup everything --fail-on-error --dest-dir "$site/rst" alation.scim || return 1
   "$VENV/bin/sphinx-build" -M html "$site/rst" "$site/build" -c "$site" -q -w "$site/warnings.log" || return 1
-  unset ANSIBLE_COLLECTIONS_PATH
   "$VENV/bin/python" tests/build/docsite_check.py "$site" "$dest" || rc=1
   echo "   site: $site/build/html/index.html"
   return $rc
-}
-
-# The monitoring kit (examples/monitoring/): promtool, from Debian's prometheus package (its service
-# is not started), checks the textfile and runs the alert rules' tests; the rules, their tests and
-# the Grafana dashboard may use only the metrics and labels the collection writes.
-stage_monitoring() {
-  ensure_command promtool prometheus || return 1
-  "$VENV/bin/python" -m pytest -q tests/monitoring --junitxml="$REPORT_DIR/monitoring.xml"
 }
 
 stage_integration() {
