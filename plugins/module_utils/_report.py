@@ -19,9 +19,12 @@ import json
 import os
 import re
 import tempfile
+import time
+import xml.etree.ElementTree as ET
 from collections import OrderedDict
 
-from ansible.module_utils.six import binary_type, integer_types, string_types, text_type
+# six, not the standard library: this code also runs on Python 2.7 Alation hosts.
+from ansible.module_utils.six import binary_type, integer_types, string_types, text_type  # pylint: disable=ansible-bad-import-from
 from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
 
 # Severity order: the fleet verdict is the worst status seen.
@@ -430,12 +433,21 @@ def render_markdown(records, title=u'Alation SCIM token report'):
     return u'\n'.join(lines) + u'\n'
 
 
-def _xml_escape(text, attribute=False):
-    text = _XML_BAD_RE.sub(u'?', _to_text(text))
-    text = text.replace(u'&', u'&amp;').replace(u'<', u'&lt;').replace(u'>', u'&gt;')
-    if attribute:
-        text = text.replace(u'"', u'&quot;').replace(u'\n', u'&#10;').replace(u'\r', u'&#13;').replace(u'\t', u'&#9;')
-    return text
+def _xml_text(value):
+    """Text that XML 1.0 can carry: ElementTree escapes markup but writes control characters as they are."""
+    return _XML_BAD_RE.sub(u'?', _to_text(value))
+
+
+def _xml_indent(element, level=0):
+    """Indent child elements for people reading the file (ElementTree.indent needs Python 3.9)."""
+    pad = u'\n' + u'  ' * (level + 1)
+    if len(element):
+        if not (element.text or u'').strip():
+            element.text = pad
+        for child in element:
+            _xml_indent(child, level + 1)
+            child.tail = pad
+        element[-1].tail = pad[:-2]
 
 
 def _describe(rec):
@@ -445,59 +457,75 @@ def _describe(rec):
 
 def render_junit(records, suite=u'alation.scim.token'):
     """JUnit XML: one testcase per host; failed, unreachable and critical hosts fail."""
-    failures = sum(1 for r in records if r['status'] in UNHEALTHY)
-    head = (u'tests="%d" failures="%d" errors="0" skipped="0" time="0"' % (len(records), failures))
-    out = [u'<?xml version="1.0" encoding="UTF-8"?>',
-           u'<testsuites name="%s" %s>' % (_xml_escape(suite, True), head),
-           u'  <testsuite name="%s" %s>' % (_xml_escape(suite, True), head)]
+    head = OrderedDict([('name', _xml_text(suite)), ('tests', str(len(records))),
+                        ('failures', str(sum(1 for r in records if r['status'] in UNHEALTHY))),
+                        ('errors', '0'), ('skipped', '0'), ('time', '0')])
+    root = ET.Element('testsuites', head)
+    testsuite = ET.SubElement(root, 'testsuite', head)
     for rec in records:
-        out.append(u'    <testcase classname="%s" name="%s" time="0">'
-                   % (_xml_escape(suite, True), _xml_escape(rec['host'], True)))
+        case = ET.SubElement(testsuite, 'testcase', OrderedDict([
+            ('classname', _xml_text(suite)), ('name', _xml_text(rec['host'])), ('time', '0')]))
+        text = _describe(rec)
         if rec['status'] in UNHEALTHY:
             message = u'%s: %s' % (rec['status'], rec['message'] or u'no details')
-            out.append(u'      <failure message="%s" type="%s">%s</failure>'
-                       % (_xml_escape(message, True), rec['status'], _xml_escape(_describe(rec))))
-        text = _describe(rec)
-        if rec['message'] and rec['status'] not in UNHEALTHY:
+            failure = ET.SubElement(case, 'failure', dict(message=_xml_text(message), type=rec['status']))
+            failure.text = _xml_text(text)
+        elif rec['message']:
             text = u'message: %s\n%s' % (rec['message'], text)
-        out.append(u'      <system-out>%s</system-out>' % _xml_escape(text))
-        out.append(u'    </testcase>')
-    out.extend([u'  </testsuite>', u'</testsuites>'])
-    return u'\n'.join(out) + u'\n'
+        ET.SubElement(case, 'system-out').text = _xml_text(text)
+    _xml_indent(root)
+    # ASCII with character references: the same bytes, and no XML declaration, on Python 2.7 and 3.
+    return u'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root).decode('ascii') + u'\n'
 
 
 def _prom_label(value):
     return _to_text(value).replace(u'\\', u'\\\\').replace(u'"', u'\\"').replace(u'\n', u'\\n')
 
 
+# The label naming the Alation host. Not `instance`: Prometheus gives every scraped sample an
+# `instance` of its own (the node exporter's address) and, with the default honor_labels: false,
+# renames a textfile's `instance` to `exported_instance`.
+PROM_HOST_LABEL = 'host'
+PROM_RUN_TIMESTAMP = 'alation_scim_last_run_timestamp_seconds'
+
 PROM_METRICS = (
     ('alation_scim_token_expiry_timestamp_seconds',
      'Expiry of the Alation SCIM bearer token, seconds since the Unix epoch (UTC).'),
-    ('alation_scim_token_days_remaining',
-     'Whole days until the Alation SCIM bearer token expires (negative once expired).'),
+    ('alation_scim_token_rotated',
+     '1 when the last run rotated the Alation SCIM token of this host, else 0.'),
     ('alation_scim_host_healthy',
      '1 when the host is ok or warning, 0 when critical, failed or unreachable.'),
+    ('alation_scim_threshold_seconds',
+     'Thresholds of the last run, as token lifetime left: a host is warning below level="warning", critical below level="critical".'),
     ('alation_scim_last_run_success',
      '1 when the last fleet run left every host healthy, else 0.'),
+    (PROM_RUN_TIMESTAMP,
+     'When the last fleet run wrote this file, seconds since the Unix epoch.'),
 )
 
+# write_if_changed() leaves the run's timestamp out of its comparison: a rerun that finds the same
+# fleet reports no change, yet moves the timestamp that "last run too old" alerts watch.
+PROM_IGNORED_IN_COMPARISON = re.compile(br'^' + PROM_RUN_TIMESTAMP.encode('ascii') + br' .*$', re.M)
 
-def render_prometheus(records):
-    """Prometheus textfile-collector exposition (no timestamps, so reruns are idempotent)."""
-    samples = {
-        'alation_scim_token_expiry_timestamp_seconds': [],
-        'alation_scim_token_days_remaining': [],
-        'alation_scim_host_healthy': [],
-        'alation_scim_last_run_success': [(u'', 1 if is_healthy(records) else 0)],
-    }
+
+def render_prometheus(records, warning_days, critical_days, now=None):
+    """Prometheus textfile-collector exposition (no sample timestamps); `now` defaults to the current time.
+
+    Every sample but PROM_RUN_TIMESTAMP depends only on the records and the thresholds. Time is in
+    seconds, as Prometheus wants base units: days left is expiry minus time() in a query.
+    """
+    samples = dict((name, []) for name, dummy in PROM_METRICS)
     for rec in records:
-        label = u'{instance="%s"}' % _prom_label(rec['host'])
+        label = u'{%s="%s"}' % (PROM_HOST_LABEL, _prom_label(rec['host']))
         epoch = iso_to_epoch(rec['expires_at'])
         if epoch is not None:
             samples['alation_scim_token_expiry_timestamp_seconds'].append((label, epoch))
-        if rec['days_remaining'] is not None:
-            samples['alation_scim_token_days_remaining'].append((label, rec['days_remaining']))
+        samples['alation_scim_token_rotated'].append((label, 1 if rec['rotated'] else 0))
         samples['alation_scim_host_healthy'].append((label, 0 if rec['status'] in UNHEALTHY else 1))
+    samples['alation_scim_threshold_seconds'] = [(u'{level="warning"}', warning_days * 86400),
+                                                 (u'{level="critical"}', critical_days * 86400)]
+    samples['alation_scim_last_run_success'] = [(u'', 1 if is_healthy(records) else 0)]
+    samples[PROM_RUN_TIMESTAMP] = [(u'', int(time.time() if now is None else now))]
     lines = []
     for name, help_text in PROM_METRICS:
         lines.append(u'# HELP %s %s' % (name, help_text))
@@ -507,24 +535,30 @@ def render_prometheus(records):
     return u'\n'.join(lines) + u'\n'
 
 
-def write_if_changed(path, content, check_mode=False, mode=0o644):
+def write_if_changed(path, content, check_mode=False, mode=0o644, ignore=None):
     """Write content (text) to path atomically unless it is already there.
 
-    Returns True when the file changed (or would change in check mode). Readers such as
+    Returns True when the file changed (or would change in check mode). Lines matching the
+    regular expression `ignore` (bytes) do not count as a change, but are still written when
+    something else differs or when only they do (check mode writes nothing). Readers such as
     the node exporter never see a half-written file: a temporary file in the same
     directory is renamed over the target. An existing file keeps its permissions.
     """
     data = content.encode('utf-8')
+    changed = True
     try:
         with open(path, 'rb') as handle:
-            if handle.read() == data:
-                return False
+            old = handle.read()
+        if old == data:
+            return False
+        if ignore is not None:
+            changed = ignore.sub(b'', old) != ignore.sub(b'', data)
         mode = os.stat(path).st_mode & 0o7777
     except IOError as exc:
         if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
             raise ReportError('Could not read %s to compare it with the new report: %s' % (path, exc))
     if check_mode:
-        return True
+        return changed
     directory = os.path.dirname(os.path.abspath(path))
     tmp = None
     try:
@@ -544,7 +578,7 @@ def write_if_changed(path, content, check_mode=False, mode=0o644):
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-    return True
+    return changed
 
 
 def _load_report(path):
@@ -638,7 +672,7 @@ def fleet_report(params, check_mode, warn):
         ('json_path', lambda: render_json(records, warning_days, critical_days)),
         ('markdown_path', lambda: table),
         ('junit_path', lambda: render_junit(records)),
-        ('prometheus_path', lambda: render_prometheus(records)),
+        ('prometheus_path', lambda: render_prometheus(records, warning_days, critical_days)),
     )
     files = {}
     for option, render in renderers:
@@ -646,7 +680,8 @@ def fleet_report(params, check_mode, warn):
         if not path:
             continue
         try:
-            files[path] = write_if_changed(path, render(), check_mode=check_mode)
+            files[path] = write_if_changed(path, render(), check_mode=check_mode,
+                                           ignore=PROM_IGNORED_IN_COMPARISON if option == 'prometheus_path' else None)
         except ReportError as exc:
             raise FleetReportError('Writing the %s report failed: %s' % (option[:-5], exc),
                                    dict(files=files, invocation=invocation))

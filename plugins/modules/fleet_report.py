@@ -12,7 +12,8 @@ module: fleet_report
 short_description: Write the fleet report of Alation SCIM token checks and rotations
 version_added: 0.1.0
 description:
-  - Turns the per-host C(alation_scim_report) facts left by the C(alation.scim.token_rotation) role,
+  - Turns the per-host C(alation_scim_report) facts left by the
+    R(alation.scim.token_rotation role,ansible_collections.alation.scim.token_rotation_role),
     plus the hosts that failed or were unreachable, into a JSON report, a Markdown table (fit for
     C($GITHUB_STEP_SUMMARY)), a JUnit XML file (one test case per host) and a Prometheus
     textfile-collector file.
@@ -106,6 +107,14 @@ options:
     description:
       - Where to write the Prometheus textfile-collector file (name it C(*.prom) in the node
         exporter's C(--collector.textfile.directory)). Not written when omitted.
+      - "Gauges, labelled C(host) per host: C(alation_scim_token_expiry_timestamp_seconds),
+        C(alation_scim_token_rotated) (1 when this run rotated the token), C(alation_scim_host_healthy);
+        and for the run: C(alation_scim_threshold_seconds) (labelled C(level=warning|critical)),
+        C(alation_scim_last_run_success), C(alation_scim_last_run_timestamp_seconds)."
+      - The run's timestamp is the only sample that changes between two runs that find the same
+        fleet; it does not count as a change, but the file is rewritten so that the timestamp moves.
+        The alert rules and the Grafana dashboard in the collection's C(examples/monitoring/) use
+        these metrics.
     type: path
 notes:
   - The reports are always written on the controller, even when the task is not delegated to
@@ -117,10 +126,6 @@ notes:
     imply under O(warning_days) and O(critical_days).
   - The fleet is healthy when at least one host was reported and no host is C(critical),
     C(failed) or C(unreachable).
-seealso:
-  - name: Role alation.scim.token_rotation
-    description: Leaves the C(alation_scim_report) fact on every host it checks or rotates.
-    link: https://example.invalid/alation.scim
 '''
 
 EXAMPLES = r'''

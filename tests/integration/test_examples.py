@@ -198,19 +198,20 @@ def test_awx_job_template_and_schedule():
 
 # ------------------------------------------------------------------ execution environment
 def test_ansible_builder_creates_a_build_context(tmp_path):
+    ee_dir = os.path.join(REPO, 'examples', 'execution-environment')
     context = tmp_path / 'context'
     proc = run([os.path.join(VENV_BIN, 'ansible-builder'), 'create', '-f',
-                os.path.join(REPO, 'meta', 'execution-environment.yml'), '-c', str(context)])
+                os.path.join(ee_dir, 'execution-environment.yml'), '-c', str(context)])
     assert proc.returncode == 0, proc.stdout
     files = os.listdir(str(context))
     assert 'Containerfile' in files or 'Dockerfile' in files, files
     build = context / '_build'
-    assert load(str(build / 'requirements.yml')) == load(os.path.join(REPO, 'meta', 'ee-requirements.yml'))
-    with open(os.path.join(REPO, 'meta', 'ee-bindep.txt')) as f:
-        assert (build / 'bindep.txt').read_text() == f.read()
+    assert load(str(build / 'requirements.yml')) == load(os.path.join(ee_dir, 'requirements.yml'))
     instructions = (context / ('Containerfile' if 'Containerfile' in files else 'Dockerfile')).read_text()
     assert 'ansible-core>=2.16,<2.20' in instructions
     assert 'quay.io/centos/centos:stream9' in instructions
+    # The collection's system packages come from introspecting the installed collections.
+    assert 'introspect' in instructions
 
 
 def test_collection_is_introspectable_by_ansible_builder(tmp_path):
@@ -224,7 +225,7 @@ def test_collection_is_introspectable_by_ansible_builder(tmp_path):
     (tarball,) = [str(p) for p in out.iterdir()]
     with tarfile.open(tarball) as tar:
         names = tar.getnames()
-    assert 'meta/execution-environment.yml' in names and 'ee-bindep.txt' in names
+    assert 'meta/execution-environment.yml' in names and 'meta/ee-bindep.txt' in names
     installed = tmp_path / 'installed'
     proc = run([os.path.join(VENV_BIN, 'ansible-galaxy'), 'collection', 'install', '-p', str(installed), tarball])
     assert proc.returncode == 0, proc.stdout

@@ -350,12 +350,17 @@ def test_scheduled_rotation_rotates_only_what_is_due_and_reports_every_host(flee
 
     samples = dict(line.rsplit(" ", 1) for line in prom.read_text().splitlines() if not line.startswith("#"))
     for h in ALATION:
-        stamp = int(samples['alation_scim_token_expiry_timestamp_seconds{instance="%s"}' % h])
+        stamp = int(samples['alation_scim_token_expiry_timestamp_seconds{host="%s"}' % h])
         assert abs(stamp - epoch(testbed.expires_at(h))) < 1.5, h
-        assert samples['alation_scim_host_healthy{instance="%s"}' % h] == "1"
-    assert samples['alation_scim_host_healthy{instance="%s"}' % OFFLINE] == "0"
-    assert 'alation_scim_token_expiry_timestamp_seconds{instance="%s"}' % OFFLINE not in samples
+        assert samples['alation_scim_host_healthy{host="%s"}' % h] == "1"
+        assert samples['alation_scim_token_rotated{host="%s"}' % h] == ("0" if h == "alation1" else "1"), h
+    assert samples['alation_scim_host_healthy{host="%s"}' % OFFLINE] == "0"
+    assert samples['alation_scim_token_rotated{host="%s"}' % OFFLINE] == "0"
+    assert 'alation_scim_token_expiry_timestamp_seconds{host="%s"}' % OFFLINE not in samples
     assert samples["alation_scim_last_run_success"] == "0"
+    assert int(started) <= int(samples["alation_scim_last_run_timestamp_seconds"]) <= ended
+    assert (samples['alation_scim_threshold_seconds{level="warning"}'],
+            samples['alation_scim_threshold_seconds{level="critical"}']) == (str(30 * 86400), str(7 * 86400))
 
     for h in ALATION:
         scanner.add(old[h][0])

@@ -8,6 +8,7 @@ Layout under STATE_DIR (/var/lib/alation-scim-testbed):
   fleet.json           which hosts and simulator settings are up; inventory.yml
 """
 
+import datetime
 import hashlib
 import json
 import os
@@ -242,22 +243,40 @@ def ensure_users():
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
 
 
+def _trustme():
+    try:
+        import trustme
+    except ImportError:
+        raise RuntimeError("the test bed makes its CA and certificates with trustme, which %s lacks: run it with the "
+                           "project venv's python (.venv/bin/python tests/testbed/testbed ...; scripts/test.sh makes "
+                           "the venv), or pip install -r tests/requirements.txt" % sys.executable)
+    return trustme
+
+
+def _write_pem(path, blob, mode):
+    """Write a trustme PEM blob; a private key is never readable by others, not even for a moment."""
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(blob.bytes())
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
 def ensure_ca():
+    """The test CA (ca.pem, ca.key: PEM, EC P-256), made once by trustme and kept."""
     ca_dir = os.path.join(STATE_DIR, "ca")
     os.makedirs(ca_dir, exist_ok=True)
     ca_key, ca_pem = os.path.join(ca_dir, "ca.key"), os.path.join(ca_dir, "ca.pem")
     if not (os.path.exists(ca_key) and os.path.exists(ca_pem)):
-        quiet(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-               "-keyout", ca_key, "-out", ca_pem, "-days", "3650", "-subj", "/CN=alation.scim test bed CA",
-               "-addext", "basicConstraints=critical,CA:TRUE",
-               "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
-        os.chmod(ca_key, 0o600)
-        os.chmod(ca_pem, 0o644)
+        ca = _trustme().CA(organization_name="alation.scim test bed")
+        _write_pem(ca_key, ca.private_key_pem, 0o600)
+        _write_pem(ca_pem, ca.cert_pem, 0o644)
     return ca_pem, ca_key
 
 
 def issue_cert(name, ip, out_dir, owner=None):
-    """server.pem/server.key for `ip` signed by the test CA (kept if still for the same IP)."""
+    """server.pem/server.key for `ip` (and DNS `name`) signed by the test CA (kept if still for the same IP)."""
     ca_pem, ca_key = ensure_ca()
     os.makedirs(out_dir, exist_ok=True)
     crt, key = os.path.join(out_dir, "server.pem"), os.path.join(out_dir, "server.key")
@@ -265,17 +284,13 @@ def issue_cert(name, ip, out_dir, owner=None):
     want = "%s %s %s\n" % (name, ip, file_hash(ca_pem))
     if os.path.exists(crt) and os.path.exists(key) and os.path.exists(stamp) and open(stamp).read() == want:
         return crt, key
-    ext = os.path.join(out_dir, "ext.cnf")
-    write(ext, "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-               "extendedKeyUsage=serverAuth\nsubjectAltName=IP:%s,DNS:%s\n"
-               "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n" % (ip, name))
-    csr = os.path.join(out_dir, "server.csr")
-    quiet(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-           "-keyout", key, "-out", csr, "-subj", "/CN=%s" % name])
-    quiet(["openssl", "x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial",
-           "-days", "825", "-sha256", "-extfile", ext, "-out", crt])
-    os.unlink(csr)
-    os.chmod(key, 0o600)
+    with open(ca_pem, "rb") as f_pem, open(ca_key, "rb") as f_key:
+        ca = _trustme().CA.from_pem(f_pem.read(), f_key.read())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    leaf = ca.issue_cert(ip, name, common_name=name, not_before=now - datetime.timedelta(hours=1),
+                         not_after=now + datetime.timedelta(days=825))
+    _write_pem(key, leaf.private_key_pem, 0o600)
+    _write_pem(crt, leaf.cert_chain_pems[0], 0o644)
     if owner:
         shutil.chown(key, owner, owner)
         shutil.chown(crt, owner, owner)

@@ -1,9 +1,10 @@
 """Host code under the oldest Pythons an Alation host may have (2.7, 3.6): stdlib unittest only.
 
 Run as: python2.7 tests/unit/old_python_check.py  (scripts/test.sh stage old-python does this).
-Loads _alation_shell.py and _token_state.py by path (no Ansible needed), runs the payload the way
-Django runs stdin against fake Alation functions (tests/unit/fake_alation.py), parses the result,
-and runs the process runner with a deadline.
+Loads _alation_shell.py, _token_state.py and _report.py by path (no Ansible needed: a stand-in
+gives _report.py the few six names it imports), runs the payload the way Django runs stdin against
+fake Alation functions (tests/unit/fake_alation.py), parses the result, runs the process runner
+with a deadline, and renders the fleet report's JUnit and Prometheus files.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -46,9 +47,26 @@ def register(fullname, module):
     sys.modules[fullname] = module
 
 
+def register_six_stand_in():
+    """ansible.module_utils.six as far as _report.py uses it, from this Python's standard library."""
+    import types
+    six = types.ModuleType('ansible.module_utils.six')
+    six.text_type, six.binary_type = type(u''), type(b'')
+    six.string_types = tuple(set([str, six.text_type]))  # str and unicode on Python 2
+    six.integer_types = tuple(set([int, type(2 ** 64)]))  # int and long on Python 2
+    try:
+        from urllib import parse
+    except ImportError:  # Python 2
+        import urlparse as parse
+    register('ansible.module_utils.six', six)
+    register('ansible.module_utils.six.moves.urllib.parse', parse)
+
+
 state = load('_token_state')
 register('ansible_collections.alation.scim.plugins.module_utils._token_state', state)
 shell = load('_alation_shell')
+register_six_stand_in()
+report = load('_report')
 DAY = 86400
 
 
@@ -168,6 +186,46 @@ class ExpiryRecordTest(unittest.TestCase):
             self.assertEqual(state.recorded_due(text, now, 30, key), False)
             self.assertEqual(state.recorded_due(text, now + 61 * DAY, 30, key), True)
             self.assertEqual(state.recorded_due(text, now, 30, state.host_key(dict(options, alation_user='x'))), None)
+        finally:
+            shutil.rmtree(tmp)
+
+
+class ReportTest(unittest.TestCase):
+    """The fleet report's JUnit (xml.etree) and Prometheus files, and the write that ignores the run's timestamp."""
+
+    def records(self):
+        raw = [dict(host=u'h\u00f6st <&> "q"', status='failed', message=u'caf\u00e9\x00 & <b>'),
+               dict(host='alation1', token_present=True, expires_at='2027-05-01T00:00:00Z', days_remaining=154,
+                    rotated=True, status='ok')]
+        return report.build_records(raw)[0]
+
+    def test_junit(self):
+        import xml.etree.ElementTree as ET
+        text = report.render_junit(self.records())
+        root = ET.fromstring(text.encode('utf-8'))
+        self.assertEqual((root.get('tests'), root.get('failures')), ('2', '1'))
+        names = sorted(c.get('name') for c in root.iter('testcase'))
+        self.assertEqual(names, ['alation1', u'h\u00f6st <&> "q"'])
+        failure = [c for c in root.iter('testcase') if c.find('failure') is not None][0].find('failure')
+        self.assertEqual(failure.get('message'), u'failed: caf\u00e9  & <b>')  # the NUL became a space
+        text.encode('ascii')
+
+    def test_prometheus_and_idempotent_write(self):
+        import shutil
+        import tempfile
+        lines = report.render_prometheus(self.records(), 30, 7, now=100).splitlines()
+        self.assertTrue('alation_scim_token_rotated{host="alation1"} 1' in lines)
+        self.assertTrue('alation_scim_last_run_timestamp_seconds 100' in lines)
+        tmp = tempfile.mkdtemp()
+        try:
+            path = os.path.join(tmp, 'alation_scim.prom')
+            ignore = report.PROM_IGNORED_IN_COMPARISON
+            self.assertTrue(report.write_if_changed(path, report.render_prometheus(self.records(), 30, 7, now=100),
+                                                    ignore=ignore))
+            later = report.render_prometheus(self.records(), 30, 7, now=200)
+            self.assertFalse(report.write_if_changed(path, later, ignore=ignore))
+            with open(path, 'rb') as f:
+                self.assertEqual(f.read(), later.encode('utf-8'))
         finally:
             shutil.rmtree(tmp)
 

@@ -1,6 +1,7 @@
 """Finding the marked result in whatever the shell printed, and errors built from bad output."""
 
 from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import base64
 import json

@@ -1,6 +1,7 @@
 """The payload, exec'd in-process the way Django runs stdin, against fake Alation functions."""
 
 from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import time
 

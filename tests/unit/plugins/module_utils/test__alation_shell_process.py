@@ -1,6 +1,7 @@
 """The process runner: stdin feeding, output collection, deadline, killing a whole process tree."""
 
 from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import os
 import time

@@ -1,5 +1,8 @@
 """_graph.py / _http.py with a fake HTTP layer: retry decisions, Retry-After, error mapping, JWT."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import base64
 import json
 import subprocess

@@ -1,6 +1,9 @@
 """GraphClient over real HTTPS (ansible's open_url, real TLS, real openssl) against a private Entra
 simulator instance on 127.0.20.1 with its own throwaway CA.  Also collects the simulator's own tests."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import os
 import subprocess
 import sys

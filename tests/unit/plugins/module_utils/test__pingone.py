@@ -2,6 +2,9 @@
 """_pingone: pure parts, then the client against the PingOne simulator over real HTTPS (throwaway
 CA) with a small SCIM endpoint standing in for Alation."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import json
 import os
 import sys

@@ -1,9 +1,13 @@
 """Unit tests for plugins/module_utils/_report.py (fleet report rendering)."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import json
 import os
 import secrets
 import stat
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -151,7 +155,7 @@ def test_every_renderer_is_free_of_secrets():
     token = secrets.token_urlsafe(32)
     records = build([fact('a', token=token, status='failed', message='bad %s' % token)] + FLEET)
     for text in (_report.render_json(records, 30, 7), _report.render_markdown(records),
-                 _report.render_junit(records), _report.render_prometheus(records)):
+                 _report.render_junit(records), _report.render_prometheus(records, 30, 7)):
         leaked = token in text
         assert not leaked, 'token written to a report'
 
@@ -240,26 +244,57 @@ def test_junit_survives_control_characters():
     assert case.find('failure').get('message') == 'failed: bad byte [31m'
 
 
+def test_junit_is_what_elementtree_writes_and_reads_back_exactly():
+    records = build([fact(u'h\u00f6st <&> "q"', message=u'caf\u00e9 & <b>')] + FLEET)
+    text = _report.render_junit(records)
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites ')
+    root = ET.fromstring(text.encode('utf-8'))
+    (case,) = [c for c in root.iter('testcase') if c.get('name') == u'h\u00f6st <&> "q"']
+    assert case.find('system-out').text.startswith(u'message: caf\u00e9 & <b>\nstatus: ok\n')
+    # Non-ASCII characters travel as character references, so the file is plain ASCII.
+    text.encode('ascii')
+
+
+def prometheus_samples(text):
+    return dict(line.rsplit(' ', 1) for line in text.splitlines() if not line.startswith('#'))
+
+
 def test_prometheus_textfile():
-    text = _report.render_prometheus(build([fact('we"ird')] + FLEET))
+    text = _report.render_prometheus(build([fact('we"ird')] + FLEET), 30, 7, now=1800000000.7)
     lines = text.splitlines()
-    for name in ('alation_scim_token_expiry_timestamp_seconds', 'alation_scim_token_days_remaining',
-                 'alation_scim_host_healthy', 'alation_scim_last_run_success'):
+    names = [name for name, dummy in _report.PROM_METRICS]
+    assert names == ['alation_scim_token_expiry_timestamp_seconds',
+                     'alation_scim_token_rotated', 'alation_scim_host_healthy', 'alation_scim_threshold_seconds',
+                     'alation_scim_last_run_success', 'alation_scim_last_run_timestamp_seconds']
+    for name in names:
         assert '# TYPE %s gauge' % name in lines
         assert any(line.startswith('# HELP %s ' % name) for line in lines)
-    assert 'alation_scim_token_expiry_timestamp_seconds{instance="alation1"} 1809129600' in lines
-    assert 'alation_scim_token_expiry_timestamp_seconds{instance="alation10"} 1795564800' in lines
-    assert 'alation_scim_token_days_remaining{instance="alation10"} -3' in lines
-    assert 'alation_scim_host_healthy{instance="alation5"} 0' in lines
-    assert 'alation_scim_host_healthy{instance="alation2"} 1' in lines
-    assert 'alation_scim_token_days_remaining{instance="we\\"ird"} 154' in lines
-    assert not any('instance="alation5"' in line for line in lines if line.startswith('alation_scim_token_'))
-    assert 'alation_scim_last_run_success 0' in lines
-    assert 'alation_scim_last_run_success 1' in _report.render_prometheus(build(FLEET[:2])).splitlines()
+    samples = prometheus_samples(text)
+    assert samples['alation_scim_token_expiry_timestamp_seconds{host="alation1"}'] == '1809129600'
+    assert samples['alation_scim_token_expiry_timestamp_seconds{host="alation10"}'] == '1795564800'
+    assert samples['alation_scim_host_healthy{host="alation5"}'] == '0'
+    assert samples['alation_scim_host_healthy{host="alation2"}'] == '1'
+    assert samples['alation_scim_token_expiry_timestamp_seconds{host="we\\"ird"}'] == '1809129600'
+    assert not any('host="alation5"' in line for line in lines if line.startswith('alation_scim_token_expiry'))
+    # Every host says whether this run rotated its token, also the ones without a report.
+    rotated = dict((key, value) for key, value in samples.items() if key.startswith('alation_scim_token_rotated'))
+    assert rotated == {'alation_scim_token_rotated{host="%s"}' % h: ('1' if h == 'alation3' else '0')
+                       for h in ('we\\"ird', 'alation1', 'alation2', 'alation3', 'alation5', 'alation6', 'alation10')}
+    assert samples['alation_scim_threshold_seconds{level="warning"}'] == str(30 * 86400)
+    assert samples['alation_scim_threshold_seconds{level="critical"}'] == str(7 * 86400)
+    assert samples['alation_scim_last_run_success'] == '0'
+    assert samples['alation_scim_last_run_timestamp_seconds'] == '1800000000'
+    assert prometheus_samples(_report.render_prometheus(build(FLEET[:2]), 30, 7))['alation_scim_last_run_success'] == '1'
     # Exposition format: every sample line is "<name>{labels} <number>" or "<name> <number>".
     for line in lines:
         if not line.startswith('#'):
             int(line.rsplit(' ', 1)[1])
+
+
+def test_prometheus_run_timestamp_defaults_to_now():
+    before = int(time.time())
+    stamp = int(prometheus_samples(_report.render_prometheus(build(), 30, 7))['alation_scim_last_run_timestamp_seconds'])
+    assert before <= stamp <= time.time()
 
 
 def test_iso_to_epoch():
@@ -284,6 +319,37 @@ def test_write_if_changed_is_idempotent_and_atomic(tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
     assert open(path, 'rb').read() == u'two \u2713\n'.encode('utf-8')
     assert sorted(os.listdir(str(tmp_path / 'sub'))) == ['report.json']
+
+
+def test_write_if_changed_can_leave_lines_out_of_the_comparison(tmp_path):
+    path = str(tmp_path / 'alation_scim.prom')
+    ignore = _report.PROM_IGNORED_IN_COMPARISON
+    first = u'a 1\nalation_scim_last_run_timestamp_seconds 100\n'
+    assert _report.write_if_changed(path, first, ignore=ignore) is True
+    later = first.replace(u'100', u'200')
+    # Only the run's timestamp differs: no change, nothing written in check mode, written otherwise.
+    assert _report.write_if_changed(path, later, check_mode=True, ignore=ignore) is False
+    assert open(path).read() == first
+    assert _report.write_if_changed(path, later, ignore=ignore) is False
+    assert open(path).read() == later
+    # Anything else still counts, and the ignored line is only the whole-line sample.
+    assert _report.write_if_changed(path, later.replace(u'a 1', u'a 2'), ignore=ignore) is True
+    assert _report.write_if_changed(path, u'a 2\nalation_scim_last_run_timestamp_seconds_x 1\n', ignore=ignore) is True
+
+
+def test_fleet_report_prometheus_file_is_idempotent_across_runs(tmp_path, monkeypatch):
+    prom = str(tmp_path / 'alation_scim.prom')
+    params = task_params(records=FLEET, prometheus_path=prom, json_path=str(tmp_path / 'r.json'))
+    monkeypatch.setattr(_report.time, 'time', lambda: 1800000000.0)
+    assert _report.fleet_report(params, False, [].append)['changed'] is True
+    monkeypatch.setattr(_report.time, 'time', lambda: 1800086400.0)
+    again = _report.fleet_report(params, False, [].append)
+    assert again['changed'] is False and again['files'] == {prom: False, str(tmp_path / 'r.json'): False}
+    # ... while the file says when the run was, for the "last run too old" alert.
+    assert prometheus_samples(open(prom).read())['alation_scim_last_run_timestamp_seconds'] == '1800086400'
+    # Thresholds are part of what the file says.
+    changed = _report.fleet_report(dict(params, warning_days=40), False, [].append)
+    assert changed['files'][prom] is True
 
 
 def test_write_failure_says_what_and_how(tmp_path):

@@ -1,4 +1,5 @@
 from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import pytest
 

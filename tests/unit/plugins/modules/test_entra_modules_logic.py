@@ -1,5 +1,8 @@
 """Decision logic of entra_scim_credentials / entra_sync_job over a fake Graph client."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.alation.scim.plugins.module_utils._graph import (

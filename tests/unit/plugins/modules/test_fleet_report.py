@@ -1,5 +1,8 @@
 """Unit tests for the fleet_report module: run it the way Ansible does (a process, JSON in, JSON out)."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import json
 import os
 import secrets
@@ -25,7 +28,7 @@ def test_writes_all_reports_then_is_idempotent(tmp_path):
     assert [r['host'] for r in json.load(open(files['json_path']))['hosts']] == ['alation1', 'alation2', 'alation3']
     suite = ET.parse(files['junit_path']).getroot().find('testsuite')
     assert (suite.get('tests'), suite.get('failures')) == ('3', '1')
-    assert 'alation_scim_host_healthy{instance="alation3"} 0' in open(files['prometheus_path']).read()
+    assert 'alation_scim_host_healthy{host="alation3"} 0' in open(files['prometheus_path']).read()
 
     second = run_module(tmp_path, **args)
     assert second['changed'] is False

@@ -1,6 +1,7 @@
 """The three host modules' result shaping, with the one Django launch replaced by a canned payload result."""
 
 from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import json
 import time
