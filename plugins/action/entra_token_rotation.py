@@ -19,8 +19,8 @@ from ansible_collections.alation.scim.plugins.action.token_rotation_cycle import
 from ansible_collections.alation.scim.plugins.module_utils._alation_shell import host_argument_spec
 from ansible_collections.alation.scim.plugins.module_utils._graph import ENTRA_REQUIRED_TOGETHER, entra_argument_spec
 
-ENTRA_OPTIONS = tuple(entra_argument_spec()) + ('service_principal_id', 'job_id', 'validate_before_save',
-                                                 'lift_quarantine', 'wait_healthy_timeout', 'pause_job')
+ENTRA_OPTIONS = tuple(entra_argument_spec()) + (
+    'service_principal_id', 'job_id', 'validate_before_save', 'lift_quarantine', 'wait_healthy_timeout', 'pause_job')
 HOST_OPTIONS = tuple(host_argument_spec())
 
 

@@ -133,8 +133,8 @@ def describe_transport_error(exc):
     reason = getattr(exc, 'reason', None) or exc
     text = str(reason)
     lowered = text.lower()
-    tls = ('CERTIFICATE_VERIFY_FAILED' in text or 'SSLValidationError' in type(exc).__name__
-           or 'certificate verify failed' in lowered or ('hostname' in lowered and 'match' in lowered))
+    tls = any(('CERTIFICATE_VERIFY_FAILED' in text, 'SSLValidationError' in type(exc).__name__,
+               'certificate verify failed' in lowered, 'hostname' in lowered and 'match' in lowered))
     return text, tls
 
 

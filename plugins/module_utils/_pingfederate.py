@@ -144,8 +144,8 @@ def provisioning_state(connection, field_name):
     for field in target_settings(connection):
         if not isinstance(field, dict):
             continue
-        encrypted = ('encryptedValue' in field or field.get('name') == field_name
-                     or bool(_SECRET_NAME_RE.search(field.get('name') or '')))
+        encrypted = any(('encryptedValue' in field, field.get('name') == field_name,
+                         bool(_SECRET_NAME_RE.search(field.get('name') or ''))))
         item = {'name': field.get('name'), 'encrypted': encrypted, 'set': field_is_set(field)}
         if not encrypted:
             item['value'] = field.get('value')

@@ -19,10 +19,9 @@ __metaclass__ = type
 
 import base64
 import copy
-import json
 import re
 
-from ansible.module_utils.six import string_types
+from ansible.module_utils.six import string_types  # pylint: disable=ansible-bad-import-from  # Python 2.7 hosts
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urlsplit
 
 from ansible_collections.alation.scim.plugins.module_utils._http import ApiClient, ApiError, http_argument_spec

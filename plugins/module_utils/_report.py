@@ -601,8 +601,9 @@ def _load_report(path):
                           'Prometheus file.' % (path, exc))
     hosts = doc.get('hosts') if isinstance(doc, dict) else None
     thresholds = doc.get('thresholds') if isinstance(doc, dict) else None
-    if (not isinstance(hosts, list) or not isinstance(thresholds, dict)
-            or not all(isinstance(r, dict) and isinstance(r.get('host'), string_types) and r['host'] for r in hosts)):
+    well_formed = isinstance(hosts, list) and all(
+        isinstance(r, dict) and isinstance(r.get('host'), string_types) and r['host'] for r in hosts)
+    if not (well_formed and isinstance(thresholds, dict)):
         raise ReportError('%s is not a JSON fleet report of alation.scim (it needs "thresholds" and "hosts", each '
                           'host with a name): give the JSON report a run of check_scim_expiry.yml or '
                           'scheduled_rotation.yml wrote.' % path)

@@ -167,7 +167,7 @@ def main():
     before = describe(result['before'], now)
     final = describe(result['after'], now) if result['rotated'] else before
     record = record_expiry(module, result['after'] if result['rotated'] else result['before'], now,
-                               pending=result['rotated'])
+                           pending=result['rotated'])
     rotated = result['rotated'] or (module.check_mode and decision['rotate'])
     output = dict(final, changed=rotated, rotated=rotated, rotation_reason=decision['reason'],
                   previous_expires_at=before['expires_at'])

@@ -30,7 +30,7 @@ __metaclass__ = type
 import json
 import time
 
-from ansible.module_utils.six.moves import shlex_quote
+from shlex import quote as shlex_quote
 
 from ansible_collections.alation.scim.plugins.module_utils import _http, _report
 from ansible_collections.alation.scim.plugins.module_utils._token_state import (
@@ -275,9 +275,11 @@ class Cycle(object):
         if held is True and driver.holds_proves_chain:
             self.out['verified'] = True
         if held is None:
-            held = pushed_current(push_state, driver.name, driver.target(), token)
-        if held is None:
-            held = not driver.push_when_unknown
+            if not driver.push_when_unknown:
+                return None  # hand-off, custom: only a rotation (or a push it still owes) is delivered
+            # The IdP cannot tell (masked read-back): the fingerprint of the last push decides, and
+            # without one the current token is pushed once.
+            held = bool(pushed_current(push_state, driver.name, driver.target(), token))
         return None if held else 'not_held'
 
     def push(self, token, reason, rotated):
@@ -408,8 +410,8 @@ class Cycle(object):
             self.step('idp', self.driver.check_settings)
             ok, text = self.step('verify', self.driver.confirm)
         except StepFailed as failure:
-            self.out.update(failed=True, confirmed=False, msg='%s failed: %s' % (self.step_name(failure.step),
-                                                                                failure.error))
+            self.out.update(failed=True, confirmed=False,
+                            msg='%s failed: %s' % (self.step_name(failure.step), failure.error))
             return self.out
         self.out.update(confirmed=ok, msg=text, failed=not ok)
         return self.out

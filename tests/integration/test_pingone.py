@@ -110,17 +110,22 @@ def test_check_mode_changes_nothing(testbed, run_playbook, p1_settings, p1):
     assert after["token_fingerprint"] == st["token_fingerprint"] and after["updatedAt"] == st["updatedAt"]
 
 
-def test_missing_environment_admin_then_rerun_finishes_without_second_rotation(testbed, run_playbook, p1_settings, p1):
+def test_missing_environment_admin_fails_before_the_rotation_and_the_fixed_rerun_rotates_once(
+        testbed, run_playbook, p1_settings, p1):
+    """The store is read before anything changes: a worker app without Environment Admin is named
+    and the host stays unrotated (its old token, which PingOne holds, keeps working)."""
     in_sync(testbed, run_playbook, p1_settings, p1)
     testbed.expire_in(HOST, 3)
+    old = testbed.current_token(HOST)
     r = run(run_playbook, p1_settings, alation_scim_pingone_client_id=p1_settings["weak_client_id"],
             alation_scim_pingone_client_secret=p1_settings["weak_client_secret"])
     assert r.rc != 0
-    assert testbed.rotations(HOST) == 1
-    assert "WAS ROTATED" in r.stdout and "Environment Admin" in r.stdout
+    assert testbed.rotations(HOST) == 0 and fp(testbed.current_token(HOST)) == fp(old)
+    assert "Nothing was rotated" in r.stdout and "Environment Admin" in r.stdout
+    assert p1.store(p1_settings["stores"][HOST])["token_fingerprint"] == fp(old)
     r = run(run_playbook, p1_settings)
     assert r.rc == 0, "re-run failed: %r" % r
-    assert testbed.rotations(HOST) == 1, "the re-run rotated again"
+    assert testbed.rotations(HOST) == 1, "the fixed re-run rotates once"
     assert p1.store(p1_settings["stores"][HOST])["applied_token_fingerprint"] == fp(testbed.current_token(HOST))
 
 

@@ -20,7 +20,7 @@ os.makedirs(os.path.join(COLLECTIONS_ROOT, "ansible_collections", "alation"))
 os.symlink(REPO, os.path.join(COLLECTIONS_ROOT, "ansible_collections", "alation", "scim"))
 sys.path.insert(0, COLLECTIONS_ROOT)
 
-from ansible_collections.alation.scim.plugins.action import token_handoff  # noqa: E402
+from ansible_collections.alation.scim.plugins.plugin_utils import _handoff as token_handoff  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 TOKEN = "handoff-test-token-" + "7c" * 16

@@ -33,7 +33,6 @@ from ansible_collections.alation.scim.plugins.module_utils._pingfederate import 
 from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver, DriverError, without_secrets
 
 
-
 class PingFederateDriver(Driver):
     name = 'pingfederate'
     label = 'PingFederate'
