@@ -625,7 +625,8 @@ class HostLock:
 
 # What su prints, across util-linux su (Debian, RHEL 7+), coreutils su (RHEL 6) and shadow-utils su.
 # A warning lets the launch go on; a refusal stops it before the shell runs.
-_SU_LINE = re.compile(r'^(?:\S*/)?su: (.+)$', re.MULTILINE)
+# A prompt may come first on the line: "Password: su: Authentication failure".
+_SU_LINE = re.compile(r'^(?:[^\s:]+:\s*)?(?:\S*/)?su: (.+)$', re.MULTILINE)
 _HOME_MISSING = re.compile(r'^(?:\S*/)?su: warning: cannot change directory to (\S+?): (.+)$'
                            r'|^(No directory), logging in with HOME=/$', re.MULTILINE | re.IGNORECASE)
 # su's refusals: (kind, pattern over su's own lines, pattern over whole lines it or PAM print unprefixed).
@@ -668,7 +669,11 @@ def _su_refusal(options, returncode, stderr, where):
         return None
     su_lines = [m.group(1).strip() for m in _SU_LINE.finditer(stderr)
                 if not m.group(1).lower().startswith('warning:')]
-    user = options['alation_user'] if options['entry'] == 'chroot' else "Alation's user (the one %s uses)" % options['init_script']
+    chroot = options['entry'] == 'chroot'
+    user = 'user %s' % options['alation_user'] if chroot else 'the user %s switches to' % options['init_script']
+    # With entry=init_script the init script picks the user: alation_user changes nothing there.
+    pick_user = ('Set alation_user to the account Alation runs as inside the chroot (usually alation)' if chroot else
+                 'Check the user %s switches to, or use entry: chroot with alation_user' % options['init_script'])
     for kind, su_pattern, plain_pattern in _SU_REFUSALS:
         said = [line for line in su_lines if su_pattern.match(line)]
         plain = plain_pattern.search(stderr)
@@ -676,25 +681,23 @@ def _su_refusal(options, returncode, stderr, where):
             continue
         said = redact('; '.join(said + ([plain.group(0).strip()] if plain else [])))[:300]
         if kind == 'user_missing':
-            return AlationShellError(kind, 'There is no user %s inside %s: su said "%s" (exit status %s).'
-                                     % (user, options['alation_root'], said, returncode),
-                                     'Set alation_user to the account Alation runs as inside the chroot (usually alation; '
-                                     'it must be in %s/etc/passwd).' % options['alation_root'])
+            return AlationShellError(kind, '%s does not exist inside %s: su said "%s" (exit status %s).'
+                                     % (user[0].upper() + user[1:], options['alation_root'], said, returncode),
+                                     '%s; it must be in %s/etc/passwd.' % (pick_user, options['alation_root']))
         if kind == 'su_auth_failed':
-            return AlationShellError(kind, 'su to user %s inside %s was refused: "%s" (exit status %s).'
+            return AlationShellError(kind, 'su to %s inside %s was refused: "%s" (exit status %s).'
                                      % (user, options['alation_root'], said, returncode),
-                                     'Root must be able to su to %s without a password inside the chroot: check that '
+                                     'Root must be able to su to that user without a password inside the chroot: check that '
                                      '%s/etc/pam.d/su lets root through (pam_rootok) and that the account is not expired '
-                                     '(chage -l %s).' % (user, options['alation_root'], options['alation_user']))
-        return AlationShellError(kind, 'su could not start the login shell of user %s inside %s: "%s" (exit status %s).'
+                                     '(chage -l %s).' % (options['alation_root'], options['alation_user']))
+        return AlationShellError(kind, 'su could not start the login shell of %s inside %s: "%s" (exit status %s).'
                                  % (user, options['alation_root'], said, returncode),
                                  'Give the user a working login shell inside the chroot (usually /bin/bash; '
                                  'usermod -s), as Alation sets it up.')
     if su_lines:
-        return AlationShellError('su_failed', 'su to user %s in %s failed (exit status %s): %s'
+        return AlationShellError('su_failed', 'su to %s in %s failed (exit status %s): %s'
                                  % (user, where, returncode, redact(su_lines[0])[:300]),
-                                 'Set alation_user to the account Alation runs as inside the chroot (usually alation), '
-                                 'and check that root can su to it there.')
+                                 '%s, and check that root can su to it there.' % pick_user)
     return None
 
 

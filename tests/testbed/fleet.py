@@ -625,6 +625,8 @@ def up(n_alation=3, n_plain=1, controller_python=None, entra=True):
         write(stamp, cfg + "\n")
     for host, kind, proc in pending:
         wait_host(tb, host, kind, proc)
+    for host in alation:
+        tb.apply_host_knobs(host)  # a restarted host lost its mounts; `up` also rewrote its files
     write(tb.known_hosts, "".join(known_hosts_line(tb, h) for h, _kind in wanted))
     fleet = {"alation": alation, "plain": plain, "entra": None}
     write(tb.fleet_file, json.dumps(fleet, indent=1) + "\n")

@@ -35,6 +35,7 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import signal
 import sqlite3
 import ssl
@@ -56,10 +57,15 @@ def _load_knob_defaults():
     spec = importlib.util.spec_from_file_location("_alation_testbed_knobs", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.DEFAULTS, module.CHOICES
+    return module.DEFAULTS, module.CHOICES, module.HOST_KNOBS
 
 
-DEFAULT_KNOBS, KNOB_CHOICES = _load_knob_defaults()
+DEFAULT_KNOBS, KNOB_CHOICES, HOST_KNOBS = _load_knob_defaults()
+# The chroot and the test bed's sudoers file as a host's own mount namespace sees them.
+CHROOT_IN_HOST = "/opt/alation/alation-" + ALATION_VERSION
+SUDOERS_FILE = "/etc/sudoers.d/alation-scim-testbed"
+# Where alation's home would be on a machine that had its own `alation` user (issue 12): not in the chroot.
+MISSING_HOME = "/home/alation"
 
 TOKEN_TABLE = "rosemeta_scimbearertoken"
 HISTORY_TABLE = "rosemeta_scimbearertokenrotation"
@@ -201,7 +207,100 @@ class Testbed:
             else:
                 current[name] = value
         self._write_json(self.knobs_path(host), current)
+        if set(knobs) & set(HOST_KNOBS):
+            self.apply_host_knobs(host)
         return self.knobs(host)
+
+    # ---- host knobs: faults of the host itself, applied in its mount namespace ------------------
+    def _sshd_pid(self, host):
+        try:
+            with open(os.path.join(self.host_dir(host), "run", "sshd.pid")) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    @staticmethod
+    def _mounted(pid, target):
+        with open("/proc/%d/mountinfo" % pid) as f:
+            points = [line.split()[4].encode().decode("unicode_escape") for line in f]
+        return target in points
+
+    @staticmethod
+    def _in_ns(pid, *argv):
+        subprocess.run(["nsenter", "--mount=/proc/%d/ns/mnt" % pid, "--"] + list(argv), check=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+
+    def _override(self, host, pid, name, target, content, mode, group="root"):
+        """Bind a file with `content` over `target` inside the host's namespace (None: the real one)."""
+        while self._mounted(pid, target):
+            self._in_ns(pid, "umount", target)
+        src = os.path.join(self.host_dir(host), "overrides", name)
+        if content is None:
+            if os.path.exists(src):
+                os.unlink(src)
+            return
+        os.makedirs(os.path.dirname(src), exist_ok=True)
+        with open(src + ".tmp", "w") as f:
+            f.write(content)
+        os.chmod(src + ".tmp", mode)
+        shutil.chown(src + ".tmp", "root", group)
+        os.replace(src + ".tmp", src)
+        self._in_ns(pid, "mount", "--bind", src, target)
+
+    def apply_host_knobs(self, host):
+        """Make the host match its host knobs (see knobs.py). The chroot shares the machine's /etc
+        read-only, so a fault there is a file bound over one of its files in this host's namespace only."""
+        knobs = self.knobs(host)
+        pid = self._sshd_pid(host)
+        if pid is None:
+            return  # `up` applies them once the host runs
+        with open("/etc/passwd") as f:
+            passwd = f.read().splitlines(True)
+        with open("/etc/shadow") as f:
+            shadow = f.read().splitlines(True)
+        with open("/etc/pam.d/su") as f:
+            pam_su = f.read().splitlines(True)
+        with open(SUDOERS_FILE) as f:
+            sudoers = f.read()
+
+        def edit(lines, user, field, value):
+            out = []
+            for line in lines:
+                parts = line.rstrip("\n").split(":")
+                if parts[0] == user:
+                    parts[field] = value
+                    line = ":".join(parts) + "\n"
+                out.append(line)
+            return "".join(out)
+
+        passwd_text = None
+        if knobs["chroot_user"] == "missing":
+            passwd_text = "".join(line for line in passwd if not line.startswith("alation:"))
+        elif knobs["alation_home"] == "missing":
+            passwd_text = edit(passwd, "alation", 5, MISSING_HOME)
+        root = CHROOT_IN_HOST
+        self._override(host, pid, "passwd", root + "/etc/passwd", passwd_text, 0o644)
+        self._override(host, pid, "shadow", root + "/etc/shadow",
+                       edit(shadow, "alation", 7, "1") if knobs["su_auth"] == "account_expired" else None,
+                       0o640, group="shadow")
+        # Without pam_rootok, root is asked for alation's password like anyone else.
+        self._override(host, pid, "pam.d-su", root + "/etc/pam.d/su",
+                       "".join(line for line in pam_su if "pam_rootok" not in line)
+                       if knobs["su_auth"] == "password_required" else None, 0o644)
+        self._override(host, pid, "sudoers", SUDOERS_FILE,
+                       sudoers + "Defaults:deploy requiretty\n" if knobs["sudo_requiretty"] else None, 0o440)
+        shell = os.path.join(self.host_dir(host), "bin", "alation_django_shell")
+        hidden = os.path.join(self.host_dir(host), "bin", ".alation_django_shell.hidden")
+        if os.path.exists(hidden):
+            if os.path.exists(shell):
+                os.unlink(hidden)
+            else:
+                os.rename(hidden, shell)
+        os.chmod(shell, 0o644 if knobs["shell_command"] == "not_executable" else 0o755)
+        if knobs["shell_command"] == "missing":
+            os.rename(shell, hidden)
 
     @staticmethod
     def _write_json(path, data):
@@ -304,6 +403,7 @@ class Testbed:
         """Back to a healthy host: default knobs, fresh 180-day token, counters at 0."""
         self._check_alation(host)
         self._write_json(self.knobs_path(host), {})
+        self.apply_host_knobs(host)
         conn = self._db(host)
         with conn:
             conn.execute("DELETE FROM %s" % HISTORY_TABLE)

@@ -74,13 +74,14 @@ def test_126_is_the_shell_command_not_executable(stderr):
 def test_chroot_without_the_user(stderr):
     error = diagnose(stderr, 1)
     assert error.kind == 'user_missing'
-    assert 'There is no user alation inside /opt/alation/alation' in error.message
+    assert 'User alation does not exist inside /opt/alation/alation' in error.message
     assert 'Set alation_user' in error.fix and '/opt/alation/alation/etc/passwd' in error.fix
     assert error.nothing_changed is True
 
 
 @pytest.mark.parametrize('stderr,said', [
     (AUTH, 'Authentication failure'),
+    ('Password: ' + AUTH, 'Authentication failure'),  # pam_rootok missing: su asked for a password first
     (EXPIRED, 'Your account has expired'),
     ('su: incorrect password\n', 'incorrect password'),
     ('su: Permission denied\n', 'Permission denied'),
@@ -143,7 +144,8 @@ def test_init_script_entry(stderr, kind):
     error = diagnose(stderr, 2 if INIT_SYNTAX in stderr else 1, options=INIT)
     assert error.kind == kind
     if kind == 'user_missing':
-        assert "Alation's user (the one /etc/init.d/alation uses)" in error.message
+        assert 'The user /etc/init.d/alation switches to does not exist inside' in error.message
+        assert 'entry: chroot' in error.fix
 
 
 def test_custom_command_given_as_a_path():
