@@ -30,6 +30,7 @@ token only as sha256).
 
 import datetime
 import glob
+import sys
 import hashlib
 import http.client
 import json
@@ -43,6 +44,7 @@ import subprocess
 import time
 
 STATE_DIR = os.environ.get("ALATION_SCIM_TESTBED_STATE", "/var/lib/alation-scim-testbed")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # ha_pair, next to this file
 ALATION_VERSION = "2023.3.2.1"
 # The collection's expiry record of a host (role default path; the test bed's hosts share /var/lib).
 EXPIRY_RECORDS = "/var/lib/alation_scim/expiry.%s.json"
@@ -124,6 +126,65 @@ def coerce_knob(name, value):
     return value
 
 
+class _PairCursor:
+    def __init__(self, rows, rowcount):
+        self.rows = rows
+        self.rowcount = rowcount
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+
+class _PairConnection:
+    """The sqlite3 calls Testbed makes, against an HA pair host's PostgreSQL (psql, SQL on stdin).
+
+    Reads ask the host's own cluster (on the secondary: what replication brought); writes go to the
+    pair's primary and return once the standby has replayed them."""
+
+    def __init__(self, host):
+        import ha_pair
+        self.pair = ha_pair
+        self.host = host
+        self.wrote = False
+
+    @staticmethod
+    def _literal(value):
+        if value is None:
+            return "NULL"
+        if isinstance(value, (int, float)):
+            return repr(value)
+        return "'" + str(value).replace("'", "''") + "'"
+
+    def execute(self, sql, params=()):
+        parts = sql.split("?")
+        if len(parts) != len(params) + 1:
+            raise ValueError("placeholders and parameters differ: %s" % sql)
+        text = parts[0] + "".join(self._literal(p) + rest for p, rest in zip(params, parts[1:]))
+        select = text.lstrip().upper().startswith("SELECT")
+        target = self.host
+        if not select:
+            target = self.pair.state()["primary"]
+            self.wrote = True
+        else:
+            text = "SELECT row_to_json(r) FROM (%s) r" % text
+        lines = self.pair.psql(target, "SET TimeZone = 'UTC';\n%s;\n" % text, db=self.pair.DB_NAME)
+        if select:
+            return _PairCursor([tuple(json.loads(line).values()) for line in lines if line.startswith("{")], None)
+        tag = lines[-1].split() if lines else []
+        return _PairCursor([], int(tag[-1]) if tag and tag[-1].isdigit() else 0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self.wrote:
+            self.pair.wait_replicated()
+            self.wrote = False
+
+
 class Testbed:
     """State of the test bed as seen from the machine that hosts it (root namespace)."""
 
@@ -158,8 +219,15 @@ class Testbed:
         """Entra simulator settings written by `up` (see inventory), or None."""
         return self.fleet().get("entra")
 
+    @property
+    def ha_hosts(self):
+        """The HA pair's hosts (['alationha1', 'alationha2']) when `up --ha-pair` brought it up, else []."""
+        return list((self.fleet().get("ha") or {}).get("hosts", []))
+
     @staticmethod
     def address(host):
+        if host.startswith("alationha"):
+            return "127.0.12.%d" % int(host[len("alationha"):])
         if host.startswith("alation"):
             return "127.0.10.%d" % int(host[len("alation"):])
         if host.startswith("plain"):
@@ -313,8 +381,41 @@ class Testbed:
     # ---- token state (the host's own DB) --------------------------------
     def _db(self, host):
         self._check_alation(host)
+        if os.path.exists(os.path.join(self.site_dir(host), "database.json")):
+            return _PairConnection(host)
         conn = sqlite3.connect(os.path.join(self.site_dir(host), "db.sqlite3"), timeout=30)
         return conn
+
+    # ---- the HA pair (tests/testbed/ha_pair.py) -------------------------------------------------
+    def ha_pair(self):
+        """{'name', 'hosts', 'primary', 'secondary', 'roles': {host: primary|standby|stopped}} or None."""
+        import ha_pair
+        return ha_pair.status() if self.ha_hosts else None
+
+    def ha_failover(self, rebuild=True):
+        """Promote the standby; the old primary is stopped and, with rebuild, becomes the new standby."""
+        import ha_pair
+        return ha_pair.failover(rebuild=rebuild)
+
+    def ha_wait_replicated(self, timeout=30):
+        """Wait until the standby has replayed everything written on the primary so far."""
+        import ha_pair
+        ha_pair.wait_replicated(timeout)
+
+    def ha_reset(self):
+        """The pair as `up` made it: alationha1 primary streaming to alationha2, both reset (knobs, a
+        fresh 180-day token, counters at 0), the standby caught up."""
+        import ha_pair
+        st = ha_pair.state()
+        if st["primary"] != ha_pair.HOSTS[0]:
+            if ha_pair.in_recovery(st["secondary"]) is not True:
+                ha_pair.create_standby(st["secondary"], st["primary"])
+            ha_pair.failover(rebuild=True)
+        elif ha_pair.in_recovery(st["secondary"]) is not True:
+            ha_pair.create_standby(st["secondary"], st["primary"])
+        for host in ha_pair.HOSTS:
+            self.reset(host)
+        ha_pair.wait_replicated()
 
     def current_token(self, host):
         with self._db(host) as conn:
