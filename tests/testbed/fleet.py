@@ -659,8 +659,9 @@ def up(n_alation=3, n_plain=1, controller_python=None, entra=True, ha=False):
     fleet = {"alation": alation, "plain": plain, "entra": None, "ha": ha_info}
     write(tb.fleet_file, json.dumps(fleet, indent=1) + "\n")
     if entra:
-        # The pair is one SCIM app in the IdP (its users reach the pair's shared address).
-        info = start_entra(tb, alation + ([ha_pair.PAIR] if ha else []), controller_python)
+        # The pair is one SCIM app in the IdP (its users reach the pair's shared address); registered
+        # whether or not the pair is up, so bringing it up does not restart the simulator.
+        info = start_entra(tb, alation + [ha_pair.PAIR], controller_python)
         if info:
             fleet["entra"] = {k: v for k, v in info.items() if k != "config"}
             write(tb.fleet_file, json.dumps(fleet, indent=1) + "\n", 0o600)
