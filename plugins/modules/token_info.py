@@ -66,7 +66,7 @@ ha_role:
       replication slot, or C(synchronous_standby_names) set). A primary whose standby is disconnected and uses no slot
       shows as V(standalone); a warning says when a primary has no standby connected.
     - V(standalone) for any other PostgreSQL and for any other database (SQLite...).
-    - V(unknown) when C(pg_is_in_recovery()) itself failed (see RV(ha.error)); M(alation.scim.token_rotate) then fails
+    - V(unknown) when C(pg_is_in_recovery()) itself failed (see C(error) in RV(ha)); M(alation.scim.token_rotate) then fails
       and changes nothing.
   returned: success
   type: str
