@@ -6,6 +6,7 @@ own connection, the secondary's data only by replication.
 
 import json
 import re
+import sys
 
 import pytest
 
@@ -23,7 +24,7 @@ REPORT = (
 def pair(testbed):
     """The pair up (it is off unless asked: `testbed up --ha-pair`), reset before and after."""
     cli("up", "--hosts", str(len(testbed.hosts)), "--plain-hosts", str(len(testbed.plain_hosts)),
-                "--ha-pair", "--controller-python", __import__("sys").executable)
+        "--ha-pair", "--controller-python", sys.executable)
     assert testbed.ha_hosts == ["alationha1", "alationha2"]
     yield testbed
     testbed.ha_reset()
@@ -66,7 +67,8 @@ def test_roles_and_the_replicated_expiry(ha, run_playbook):
     assert res["alationha1"]["ha_role"] == "primary" and res["alationha2"]["ha_role"] == "secondary"
     assert res["alationha1"]["ha"]["vendor"] == "postgresql" and res["alationha1"]["ha"]["standbys"] == 1
     assert res["alationha2"]["ha"]["in_recovery"] is True
-    assert res["alationha1"]["expires_at"] == res["alationha2"]["expires_at"] is not None
+    assert res["alationha1"]["expires_at"] is not None
+    assert res["alationha1"]["expires_at"] == res["alationha2"]["expires_at"]
     assert ha.token_fingerprint("alationha1") == ha.token_fingerprint("alationha2")  # one token, replicated
 
 
@@ -150,7 +152,8 @@ def test_failover_drill_then_rotate_on_the_new_primary(ha, run_playbook):
     assert by_host(run)["alationha2"]["rotated"] is True
     ha.ha_wait_replicated()
     assert ha.rotations("alationha2") == ha.rotations("alationha1") == 1
-    assert ha.current_token("alationha1") == ha.current_token("alationha2") != None  # noqa: E711
+    assert ha.current_token("alationha2") is not None
+    assert ha.current_token("alationha1") == ha.current_token("alationha2")
 
 
 def test_failover_without_rebuild_leaves_the_old_primary_down_with_a_clear_error(ha, run_playbook):

@@ -32,8 +32,8 @@ NO_SHELL_SHADOW = 'Cannot execute /bin/bash\n'
 INIT_SYNTAX = "-bash: line 2: syntax error near unexpected token `__import__'\n"
 
 
-def diagnose(stderr, rc, options=OPTIONS, stdout=''):
-    return shell.diagnose(options, rc, stdout, stderr, NONCE, False)
+def diagnose(stderr, rc, options=None, stdout=''):
+    return shell.diagnose(options or OPTIONS, rc, stdout, stderr, NONCE, False)
 
 
 @pytest.mark.parametrize('stderr', [NOT_FOUND_BASH5, NOT_FOUND_BASH4, NOT_FOUND_DASH])
