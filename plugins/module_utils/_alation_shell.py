@@ -142,6 +142,60 @@ def _load():
     return mod, missing
 
 
+# Primary or hot standby, asked of Django's own connection (the one the token functions use).
+# pg_is_in_recovery() true = a standby (secondary). Otherwise a primary shows itself by a
+# connected standby (pg_stat_replication), a physical replication slot kept for one, or
+# synchronous_standby_names; none of these = standalone. Every query may fail on its own.
+_HA_SIGNALS = (
+    ('standbys', 'SELECT count(*) FROM pg_stat_replication'),
+    ('replication_slots', "SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'physical'"),
+    ('synchronous_standby_names', "SELECT current_setting('synchronous_standby_names')"),
+    ('archive_mode', "SELECT current_setting('archive_mode')"),
+)
+
+
+def _query_one(connection, sql):
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+    finally:
+        cursor.close()
+
+
+def _error_of(exc, known):
+    return {'class': _class_name(exc), 'message': _redact(_text(exc), known)[:500]}
+
+
+def _ha_state(known):
+    ha = {'role': 'unknown', 'vendor': None}
+    try:
+        from django.db import connection
+        ha['vendor'] = _text(getattr(connection, 'vendor', 'unknown'))
+        if ha['vendor'] != 'postgresql':
+            ha['role'] = 'standalone'
+            return ha
+        ha['in_recovery'] = bool(_query_one(connection, 'SELECT pg_is_in_recovery()'))
+    except Exception as exc:
+        ha['error'] = _error_of(exc, known)
+        return ha
+    if ha['in_recovery']:
+        ha['role'] = 'secondary'
+        return ha
+    replicating = False
+    for name, sql in _HA_SIGNALS:
+        try:
+            value = _query_one(connection, sql)
+        except Exception as exc:
+            ha.setdefault('signal_errors', {})[name] = _error_of(exc, known)['class']
+            continue
+        ha[name] = int(value) if name in ('standbys', 'replication_slots') else _text(value)
+        if name in ('standbys', 'replication_slots', 'synchronous_standby_names') and ha[name]:
+            replicating = True
+    ha['role'] = 'primary' if replicating else 'standalone'
+    return ha
+
+
 def _run(params):
     result = {'v': 1, 'ok': False, 'rotated': False}
     known = []
@@ -157,11 +211,19 @@ def _run(params):
             result['error'] = {'kind': 'functions_missing', 'class': 'ImportError',
                                'message': _redact(('missing: %s %s' % (', '.join(missing), detail)).strip(), known)[:1000]}
             return result
+        ha = _ha_state(known)
+        result['ha'] = ha
+        if ha['role'] == 'unknown' and params['mode'] == 'rotate':
+            # Cannot tell a standby from a primary: change nothing.
+            result['error'] = dict(ha['error'], kind='ha_role_unknown')
+            return result
         before = _state(getattr(mod, _GET_EXPIRY)(), params)
         result['before'] = before
         rotate = False
         if params['mode'] == 'rotate':
-            if params.get('force'):
+            if ha['role'] == 'secondary':
+                reason = 'ha_secondary'  # a hot standby is read-only; the primary's token replicates here
+            elif params.get('force'):
                 reason = 'force'
             elif not before['present']:
                 reason = 'absent'
@@ -169,7 +231,7 @@ def _run(params):
                 reason = 'due'
             else:
                 reason = 'not_due'
-            rotate = reason != 'not_due'
+            rotate = reason not in ('not_due', 'ha_secondary')
             result['decision'] = {'rotate': rotate, 'reason': reason}
         if rotate and params.get('allow_write'):
             previous = None
@@ -227,6 +289,8 @@ class AlationShellError(Exception):
         self.message = message
         self.fix = fix
         self.nothing_changed = kind not in MAYBE_CHANGED_KINDS if nothing_changed is None else nothing_changed
+        self.warnings = []  # what did not stop the launch but is worth fixing (module.warn each)
+        self.details = {}  # extra result keys of the failure (e.g. ha_role and the expiry it saw)
 
 
 def host_argument_spec(**extra):
@@ -560,36 +624,135 @@ class HostLock:
             self.fd = None
 
 
-_SU_ERROR = re.compile(r'^(?:.*\s)?su: (.+)$', re.MULTILINE)
-_NOT_FOUND = re.compile(r'(\S+): (?:command )?not found', re.MULTILINE)
+# What su prints, across util-linux su (Debian, RHEL 7+), coreutils su (RHEL 6) and shadow-utils su.
+# A warning lets the launch go on; a refusal stops it before the shell runs.
+# A prompt may come first on the line: "Password: su: Authentication failure".
+_SU_LINE = re.compile(r'^(?:[^\s:]+:\s*)?(?:\S*/)?su: (.+)$', re.MULTILINE)
+_HOME_MISSING = re.compile(r'^(?:\S*/)?su: warning: cannot change directory to (\S+?): (.+)$'
+                           r'|^(No directory), logging in with HOME=/$', re.MULTILINE | re.IGNORECASE)
+# su's refusals: (kind, pattern over su's own lines, pattern over whole lines it or PAM print unprefixed).
+_SU_REFUSALS = (
+    ('user_missing', re.compile(r'user \S+ does not exist.*', re.IGNORECASE),
+     re.compile(r"^No passwd entry for user '[^']+'$", re.MULTILINE)),
+    ('su_auth_failed', re.compile(r'(?:Authentication failure|incorrect password|Permission denied|'
+                                  r'.*not authorized.*|.*expired.*)$', re.IGNORECASE),
+     re.compile(r'^(?:Your account has expired.*|You are not authorized to su.*)$', re.MULTILINE | re.IGNORECASE)),
+    ('user_shell_unusable', re.compile(r'failed to execute .*', re.IGNORECASE),
+     re.compile(r'^(?:Cannot execute \S+|This account is currently not available\.?)$', re.MULTILINE)),
+)
+# bash: "-bash: line 1: NAME: command not found", "-bash: NAME: command not found";
+# dash/sh: "sh: 1: NAME: not found"; not executable: "...: line 1: /path/NAME: Permission denied".
+_NOT_FOUND = re.compile(r'(?:^|:\s)([^\s:]+): (?:(?:command )?not found|No such file or directory)\s*$', re.MULTILINE)
+_NOT_EXECUTABLE = re.compile(r'(?:^|:\s)([^\s:]+): Permission denied\s*$', re.MULTILINE)
+
+
+def launch_warnings(options, stderr):
+    """Warnings about a launch (whatever its outcome): what su said that did not stop it."""
+    warnings = []
+    for match in _HOME_MISSING.finditer(stderr):
+        home = match.group(1) or 'the home directory'
+        user = options['alation_user'] if options['entry'] == 'chroot' else "Alation's user"
+        warnings.append('su warned that %s of user %s does not exist inside %s (%s), so the login profile there '
+                        '(which usually puts the Alation commands on PATH) was not read. Fix: give the user a home '
+                        'that exists inside the chroot (usermod -d, or create the directory).'
+                        % (home, user, options['alation_root'], (match.group(2) or 'no directory').strip()))
+    return warnings
+
+
+def _names_command(found, command):
+    """Whether a shell's "NAME: not found" names the configured command (bare or as a path)."""
+    return found == command or os.path.basename(found) == os.path.basename(command)
+
+
+def _su_refusal(options, returncode, stderr, where):
+    """The error for su refusing to start the shell, or None when su let it run."""
+    if returncode == 0:
+        return None
+    su_lines = [m.group(1).strip() for m in _SU_LINE.finditer(stderr)
+                if not m.group(1).lower().startswith('warning:')]
+    chroot = options['entry'] == 'chroot'
+    user = 'user %s' % options['alation_user'] if chroot else 'the user %s switches to' % options['init_script']
+    # With entry=init_script the init script picks the user: alation_user changes nothing there.
+    pick_user = ('Set alation_user to the account Alation runs as inside the chroot (usually alation)' if chroot else
+                 'Check the user %s switches to, or use entry: chroot with alation_user' % options['init_script'])
+    for kind, su_pattern, plain_pattern in _SU_REFUSALS:
+        said = [line for line in su_lines if su_pattern.match(line)]
+        plain = plain_pattern.search(stderr)
+        if not said and not plain:
+            continue
+        said = redact('; '.join(said + ([plain.group(0).strip()] if plain else [])))[:300]
+        if kind == 'user_missing':
+            return AlationShellError(kind, '%s does not exist inside %s: su said "%s" (exit status %s).'
+                                     % (user[0].upper() + user[1:], options['alation_root'], said, returncode),
+                                     '%s; it must be in %s/etc/passwd.' % (pick_user, options['alation_root']))
+        if kind == 'su_auth_failed':
+            return AlationShellError(kind, 'su to %s inside %s was refused: "%s" (exit status %s).'
+                                     % (user, options['alation_root'], said, returncode),
+                                     'Root must be able to su to that user without a password inside the chroot: check that '
+                                     '%s/etc/pam.d/su lets root through (pam_rootok) and that the account is not expired '
+                                     '(chage -l %s).' % (options['alation_root'], options['alation_user']))
+        return AlationShellError(kind, 'su could not start the login shell of %s inside %s: "%s" (exit status %s).'
+                                 % (user, options['alation_root'], said, returncode),
+                                 'Give the user a working login shell inside the chroot (usually /bin/bash; '
+                                 'usermod -s), as Alation sets it up.')
+    if su_lines:
+        return AlationShellError('su_failed', 'su to %s in %s failed (exit status %s): %s'
+                                 % (user, where, returncode, redact(su_lines[0])[:300]),
+                                 '%s, and check that root can su to it there.' % pick_user)
+    return None
 
 
 def diagnose(options, returncode, stdout, stderr, nonce, timed_out):
-    """The error for a launch that produced no (usable) result."""
+    """The error for a launch that produced no (usable) result.
+
+    What stopped the launch decides the kind: su's refusal, else the exit status of the shell
+    command (127 not found, 126 not executable). su's warnings (a missing home) never decide it;
+    they ride along in the message and in error.warnings.
+    """
     text = stdout + ('\n' if stdout and stderr else '') + stderr
     excerpt = output_excerpt(text, nonce)
+    warnings = launch_warnings(options, stderr)
+    command = options['django_shell_command']
     where = ('chroot %s as %s' % (options['alation_root'], options['alation_user'])
              if options['entry'] == 'chroot' else '%s shell' % options['init_script'])
     if timed_out:
-        return AlationShellError('timeout', 'The Django shell (%s) did not finish within %d seconds; its whole process group was killed. Output so far: %s'
-                                 % (where, options['timeout'], excerpt or '(none)'),
-                                 'Raise timeout if the shell is only slow to start; otherwise run %s by hand on the host to see why it hangs.'
-                                 % options['django_shell_command'])
-    su_error = _SU_ERROR.search(stderr) or _SU_ERROR.search(stdout)
-    if options['entry'] == 'chroot' and su_error and returncode != 0:
-        return AlationShellError('su_failed', 'su to user %s inside %s failed (exit status %s): %s'
-                                 % (options['alation_user'], options['alation_root'], returncode, output_excerpt(su_error.group(1), nonce, limit=300)),
-                                 'Set alation_user to the account Alation runs as inside the chroot (usually alation).')
-    for match in _NOT_FOUND.finditer(text):
-        if options['django_shell_command'] in match.group(1):
-            return AlationShellError('shell_command_missing', 'The command %s was not found in %s (exit status %s).'
-                                     % (options['django_shell_command'], where, returncode),
-                                     'Set django_shell_command to the Django shell command of this Alation version, '
-                                     'or check alation_user/alation_root.')
-    return AlationShellError('no_result', 'The Django shell (%s) exited with status %s without printing a result. Output (excerpt): %s'
-                             % (where, returncode, excerpt or '(none)'),
+        error = AlationShellError('timeout', 'The Django shell (%s) did not finish within %d seconds; its whole process group was killed. Output so far: %s'
+                                  % (where, options['timeout'], excerpt or '(none)'),
+                                  'Raise timeout if the shell is only slow to start; otherwise run %s by hand on the host to see why it hangs.'
+                                  % command)
+    else:
+        error = _su_refusal(options, returncode, stderr, where) or _shell_failure(options, returncode, text, excerpt, where, warnings)
+    error.warnings = warnings
+    if warnings and error.kind != 'timeout':
+        error.message += ' Also: ' + ' '.join(w.split(' Fix: ')[0] + '.' for w in warnings)
+    return error
+
+
+def _shell_failure(options, returncode, text, excerpt, where, warnings):
+    """The error once su let the shell run: the command's exit status and what the shell said."""
+    command = options['django_shell_command']
+    # The home warning explains a PATH without Alation's commands; the command is still what failed.
+    profile_hint = (' (the missing home means the login profile was not read, which is the usual reason '
+                    'the command is not on PATH: fix the home, or give the full path)' if warnings else None)
+    missing = [m.group(1) for m in _NOT_FOUND.finditer(text) if _names_command(m.group(1), command)]
+    if missing or (returncode == 127 and options['entry'] == 'chroot' and not _NOT_FOUND.search(text)):
+        return AlationShellError('shell_command_missing', 'The command %s was not found on the PATH of the user in %s (exit status %s).'
+                                 % (command, where, returncode),
+                                 'Set django_shell_command to the Django shell command of this Alation version, or its '
+                                 'full path inside the chroot (e.g. /opt/alation/bin/alation_django_shell)%s.'
+                                 % (profile_hint or '; or check alation_user/alation_root'))
+    denied = [m.group(1) for m in _NOT_EXECUTABLE.finditer(text) if _names_command(m.group(1), command)]
+    if denied or (returncode == 126 and options['entry'] == 'chroot' and not _NOT_EXECUTABLE.search(text)):
+        path = denied[0] if denied else command
+        return AlationShellError('shell_command_not_executable', 'The command %s (%s) was found in %s but could not be executed: '
+                                 'Permission denied (exit status %s).' % (command, path, where, returncode),
+                                 'Make %s executable for the Alation user inside the chroot (chmod 755, and no noexec mount), '
+                                 'or set django_shell_command to the command that starts the Django shell.' % path)
+    meaning = {127: ' (127: a command the shell ran was not found)', 126: ' (126: a command the shell ran is not executable)'}
+    return AlationShellError('no_result', 'The Django shell (%s) exited with status %s%s without printing a result. Output (excerpt): %s'
+                             % (where, returncode, meaning.get(returncode, ''), excerpt or '(none)'),
                              'Run %s by hand on the host to check that it starts, and that it reads Python from standard input.'
-                             % options['django_shell_command'])
+                             % command)
 
 
 def payload_error(options, result):
@@ -610,9 +773,56 @@ def payload_error(options, result):
         return AlationShellError('bad_expiry', 'Alation returned a token expiry this module cannot read (%s).%s' % (detail, rotated),
                                  'Report the value type shown here; meanwhile check the expiry by hand in the Django shell.',
                                  nothing_changed=not result.get('rotated'))
-    return AlationShellError('exception', 'Alation\'s Django shell raised %s while handling the SCIM token.%s' % (detail, rotated),
+    if kind == 'ha_role_unknown':
+        return AlationShellError('ha_role_unknown', 'Could not tell whether this host\'s PostgreSQL is the HA primary or a hot '
+                                 'standby: pg_is_in_recovery() on Django\'s connection raised %s.%s%s'
+                                 % (detail, _standby_hint(detail), rotated),
+                                 'If this is the HA secondary, rotate on the primary (the secondary gets the token by '
+                                 'replication); otherwise fix Alation\'s database connection shown in the message, then run again.')
+    ha_error = (result.get('ha') or {}).get('error')
+    if ha_error:
+        ha_detail = redact('%s: %s' % (ha_error.get('class'), ha_error.get('message')))
+        detail += '. The HA role check failed too: %s.%s' % (ha_detail, _standby_hint(ha_detail))
+    return AlationShellError('exception', 'Alation\'s Django shell raised %s while handling the SCIM token.%s'
+                             % (detail, rotated),
                              'Fix the cause inside Alation (database, configuration) shown in the message, then run again.',
                              nothing_changed=not result.get('rotated'))
+
+
+# What PostgreSQL says when a standby takes no queries (hot_standby off, still starting, recovering).
+_STANDBY_REFUSAL = re.compile(r'starting up|not accepting connections|hot standby|in recovery|recovery is in progress',
+                              re.IGNORECASE)
+
+
+def _standby_hint(detail):
+    if _STANDBY_REFUSAL.search(detail):
+        return (' This looks like an HA secondary whose PostgreSQL takes no queries (a standby without hot_standby, '
+                'or one still starting).')
+    return ''
+
+
+# Values of ha_role: what the payload's _ha_state() decided.
+HA_ROLES = ('standalone', 'primary', 'secondary', 'unknown')
+
+
+def ha_keys(module, result):
+    """The ha_role / ha result keys of a launch, and a warning for a primary with no standby attached."""
+    ha = dict(result.get('ha') or {'role': 'unknown'})
+    role = ha.pop('role')
+    if role == 'primary' and not ha.get('standbys'):
+        module.warn('This is the HA primary, but no standby is connected to its PostgreSQL now: the secondary gets '
+                    'the token only once replication resumes. Check the replication status (Alation: /monitor/replication).')
+    return {'ha_role': role, 'ha': ha}
+
+
+def secondary_error(described):
+    """token_rotate on a hot standby with on_secondary=fail."""
+    error = AlationShellError('ha_secondary', 'This is the HA secondary (its PostgreSQL is a hot standby: pg_is_in_recovery() '
+                              'is true), so the SCIM token cannot be rotated here. Nothing was changed.',
+                              'Rotate on the primary; the secondary gets the token by replication. '
+                              '(on_secondary: report returns the secondary\'s expiry instead of failing.)')
+    error.details = dict(described, ha_role='secondary')
+    return error
 
 
 def run_payload(options, mode, threshold_epoch, force=False, return_token=False, allow_write=False):
@@ -641,15 +851,35 @@ def run_payload(options, mode, threshold_epoch, force=False, return_token=False,
     result = None if timed_out else parse_output(stdout, nonce)
     if result is None:
         raise diagnose(options, returncode, stdout, stderr, nonce, timed_out)
+    warnings = launch_warnings(options, stderr)
     if not result.get('ok'):
-        raise payload_error(options, result)
+        error = payload_error(options, result)
+        error.warnings = warnings
+        raise error
+    result['launch_warnings'] = warnings
+    return result
+
+
+def run_module_payload(module, mode, threshold_epoch, on_error=None, **kwargs):
+    """run_payload for a module: fails the module on error (after on_error(error)), warns what su
+    warned; returns the result."""
+    try:
+        result = run_payload(module.params, mode, threshold_epoch, **kwargs)
+    except AlationShellError as error:
+        if on_error:
+            on_error(error)
+        fail_module(module, error)
+    for warning in result.pop('launch_warnings', []):
+        module.warn(warning)
     return result
 
 
 def fail_module(module, error):
     """fail_json with what happened and the fix (both built from redacted text only)."""
+    for warning in error.warnings:
+        module.warn(warning)
     module.fail_json(msg='%s Fix: %s' % (error.message, error.fix), fix=error.fix, error_kind=error.kind,
-                     nothing_changed=error.nothing_changed)
+                     nothing_changed=error.nothing_changed, **error.details)
 
 
 def _read_text(path):

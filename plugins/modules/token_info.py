@@ -58,6 +58,31 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+ha_role:
+  description:
+    - Role of this host in an Alation HA pair, asked of Django's own database connection in the same launch.
+    - V(secondary) when PostgreSQL is a hot standby (C(pg_is_in_recovery()) is true).
+    - V(primary) when it is not and replicates to a standby (a connected standby in C(pg_stat_replication), a physical
+      replication slot, or C(synchronous_standby_names) set). A primary whose standby is disconnected and uses no slot
+      shows as V(standalone); a warning says when a primary has no standby connected.
+    - V(standalone) for any other PostgreSQL and for any other database (SQLite...).
+    - V(unknown) when C(pg_is_in_recovery()) itself failed (see C(error) in RV(ha)); M(alation.scim.token_rotate) then fails
+      and changes nothing.
+  returned: success
+  type: str
+  choices: [standalone, primary, secondary, unknown]
+  sample: primary
+ha:
+  description:
+    - What the role was decided from. Keys present when known.
+    - C(vendor) (Django's database vendor), C(in_recovery), C(standbys) (rows of C(pg_stat_replication)),
+      C(replication_slots) (physical slots), C(synchronous_standby_names), C(archive_mode), C(signal_errors)
+      (query name to exception class, for the checks that failed) and C(error) (C(class), C(message)) when the
+      role could not be told.
+  returned: success
+  type: dict
+  sample: {vendor: postgresql, in_recovery: false, standbys: 1, replication_slots: 1,
+           synchronous_standby_names: '', archive_mode: 'off'}
 expires_at:
   description: Expiry of the current token, ISO 8601 in UTC with a C(Z) suffix; null when there is no token.
   returned: success
@@ -98,7 +123,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.alation.scim.plugins.module_utils._alation_shell import (
-    AlationShellError, fail_module, host_argument_spec, record_expiry, run_payload)
+    ha_keys, host_argument_spec, record_expiry, run_module_payload)
 from ansible_collections.alation.scim.plugins.module_utils._token_state import describe, threshold_epoch
 
 
@@ -108,12 +133,9 @@ def main():
         supports_check_mode=True,
     )
     now = time.time()
-    try:
-        result = run_payload(module.params, 'info', threshold_epoch(now, module.params['rotate_before_days']))
-    except AlationShellError as error:
-        fail_module(module, error)
+    result = run_module_payload(module, 'info', threshold_epoch(now, module.params['rotate_before_days']))
     record = record_expiry(module, result['before'], now)
-    output = describe(result['before'], now)
+    output = dict(describe(result['before'], now), **ha_keys(module, result))
     if module.params['expiry_record_path']:
         output['expiry_record'] = record
     module.exit_json(changed=False, **output)

@@ -61,6 +61,19 @@ expiry_record:
   returned: when O(expiry_record_path) is set
   type: dict
   sample: {"version": 3, "token_present": true, "expires_epoch": 1782000000}
+ha_role:
+  description:
+    - Role of this host in an Alation HA pair, asked of Django's database connection in the same launch; how each
+      value is told apart is described in M(alation.scim.token_info).
+  returned: success
+  type: str
+  choices: [standalone, primary, secondary, unknown]
+  sample: secondary
+ha:
+  description: What RV(ha_role) was decided from (keys as in M(alation.scim.token_info)).
+  returned: success
+  type: dict
+  sample: {vendor: postgresql, in_recovery: true}
 token:
   description: The current SCIM bearer token; null when there is none. Hidden from output by the action plugin.
   returned: success
@@ -97,7 +110,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.alation.scim.plugins.module_utils._alation_shell import (
-    AlationShellError, fail_module, host_argument_spec, record_expiry, run_payload)
+    ha_keys, host_argument_spec, record_expiry, run_module_payload)
 from ansible_collections.alation.scim.plugins.module_utils._token_state import describe, threshold_epoch
 
 
@@ -107,13 +120,10 @@ def main():
         supports_check_mode=True,
     )
     now = time.time()
-    try:
-        result = run_payload(module.params, 'info', threshold_epoch(now, module.params['rotate_before_days']),
-                             return_token=True)
-    except AlationShellError as error:
-        fail_module(module, error)
+    result = run_module_payload(module, 'info', threshold_epoch(now, module.params['rotate_before_days']),
+                                return_token=True)
     record = record_expiry(module, result['before'], now)
-    output = describe(result['before'], now)
+    output = dict(describe(result['before'], now), **ha_keys(module, result))
     if module.params['expiry_record_path']:
         output['expiry_record'] = record
     module.exit_json(changed=False, token=result.get('token'), **output)

@@ -17,6 +17,8 @@ description:
   - Query, decision, rotation and read happen in one launch of Alation's Django shell.
   - Holds an exclusive lock on C(/var/lock/alation_scim_token.lock) on the host while it runs, so two rotations at
     once rotate once; the second one sees the fresh expiry and does nothing.
+  - On the secondary of an HA pair (PostgreSQL a hot standby) it never rotates and, by default, fails; see
+    O(on_secondary). RV(ha_role) tells primary, secondary and standalone apart.
   - With O(return_token=true) the result carries the token, and the action plugin hides the whole result from
     output even when the task lacks C(no_log); the registered variable still holds it.
 author:
@@ -44,9 +46,26 @@ options:
         the replaced one in RV(previous_token), read in the same shell launch.
     type: bool
     default: false
+  on_secondary:
+    description:
+      - What to do on the secondary of an HA pair (RV(ha_role=secondary)), where PostgreSQL is a read-only hot standby
+        and the token arrives by replication from the primary. The token is never rotated there, whatever O(force) says.
+      - V(fail) fails the task ("this is the HA secondary; rotate on the primary") with C(error_kind=ha_secondary),
+        C(nothing_changed=true), C(ha_role) and the standby's expiry keys.
+      - V(report) returns the standby's current expiry as a normal result with RV(rotated=false),
+        RV(rotation_reason=ha_secondary) and RV(ha_role=secondary), so a caller rotating a pair can check the secondary.
+    type: str
+    choices: [fail, report]
+    default: fail
 '''
 
 EXAMPLES = r'''
+- name: Rotate on an HA pair's hosts; the secondary reports its replicated expiry instead of failing
+  alation.scim.token_rotate:
+    on_secondary: report
+  become: true
+  register: rotation
+
 - name: Rotate the SCIM token when it expires within 30 days
   alation.scim.token_rotate:
     rotate_before_days: 30
@@ -70,6 +89,19 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+ha_role:
+  description:
+    - Role of this host in an Alation HA pair, asked of Django's database connection in the same launch; how each
+      value is told apart is described in M(alation.scim.token_info).
+  returned: success
+  type: str
+  choices: [standalone, primary, secondary, unknown]
+  sample: primary
+ha:
+  description: What RV(ha_role) was decided from (keys as in M(alation.scim.token_info)).
+  returned: success
+  type: dict
+  sample: {vendor: postgresql, in_recovery: false}
 rotated:
   description: Whether the token was rotated (in check mode, whether it would be).
   returned: success
@@ -78,7 +110,7 @@ rotated:
 rotation_reason:
   description: >-
     Why it rotated or not: V(force), V(absent) (there was no token), V(due) (expires within O(rotate_before_days)
-    days) or V(not_due).
+    days), V(not_due), or V(ha_secondary) (an HA secondary with O(on_secondary=report); never rotated there).
   returned: success
   type: str
   sample: due
@@ -139,7 +171,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.alation.scim.plugins.module_utils._alation_shell import (
-    AlationShellError, fail_module, host_argument_spec, record_expiry, run_payload)
+    fail_module, ha_keys, host_argument_spec, record_expiry, run_module_payload, secondary_error)
 from ansible_collections.alation.scim.plugins.module_utils._token_state import describe, threshold_epoch
 
 
@@ -149,28 +181,29 @@ def main():
             rotate_before_days=dict(type='int', default=30),
             force=dict(type='bool', default=False),
             return_token=dict(type='bool', default=False, no_log=False),
+            on_secondary=dict(type='str', default='fail', choices=['fail', 'report']),
         ),
         supports_check_mode=True,
     )
     params = module.params
     now = time.time()
-    try:
-        result = run_payload(params, 'rotate', threshold_epoch(now, params['rotate_before_days']),
-                             force=params['force'], return_token=params['return_token'],
-                             allow_write=not module.check_mode)
-    except AlationShellError as error:
+
+    def may_have_rotated(error):
         if not error.nothing_changed and not module.check_mode:
             record_expiry(module, None, now, pending=True)  # it may have rotated: the next run pushes
-        fail_module(module, error)
-
+    result = run_module_payload(module, 'rotate', threshold_epoch(now, params['rotate_before_days']),
+                                force=params['force'], return_token=params['return_token'],
+                                allow_write=not module.check_mode, on_error=may_have_rotated)
     decision = result['decision']
     before = describe(result['before'], now)
+    if decision['reason'] == 'ha_secondary' and params['on_secondary'] == 'fail':
+        fail_module(module, secondary_error(before))
     final = describe(result['after'], now) if result['rotated'] else before
     record = record_expiry(module, result['after'] if result['rotated'] else result['before'], now,
                            pending=result['rotated'])
     rotated = result['rotated'] or (module.check_mode and decision['rotate'])
     output = dict(final, changed=rotated, rotated=rotated, rotation_reason=decision['reason'],
-                  previous_expires_at=before['expires_at'])
+                  previous_expires_at=before['expires_at'], **ha_keys(module, result))
     if params['expiry_record_path']:
         output['expiry_record'] = record
     if params['return_token']:

@@ -333,7 +333,7 @@ ERRORS = [
      "The Alation chroot /opt/alation/nope does not exist", "Set alation_root"),
     ("init_script_missing", {}, {"entry": "init_script", "init_script": "/etc/init.d/nope"}, {},
      "The init script /etc/init.d/nope does not exist", "Set init_script"),
-    ("su_failed", {}, {"alation_user": "nosuch"}, {}, "su to user nosuch inside /opt/alation/alation failed",
+    ("user_missing", {}, {"alation_user": "nosuch"}, {}, "User nosuch does not exist inside /opt/alation/alation",
      "Set alation_user"),
     ("shell_command_missing", {}, {"django_shell_command": "alation_nope_shell"}, {},
      "The command alation_nope_shell was not found", "Set django_shell_command"),

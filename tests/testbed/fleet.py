@@ -22,6 +22,7 @@ import uuid
 import secrets
 
 import accounts
+import ha_pair
 import simbase
 import testbed_lib
 from testbed_lib import ALATION_VERSION, STATE_DIR, Testbed
@@ -33,7 +34,7 @@ ENTRA_SERVER = os.path.join(HERE, "entra_sim", "server.py")
 ALATION_REQS = os.path.join(HERE, "requirements-alation.txt")
 
 APT_PACKAGES = ["openssh-server", "openssh-client", "sudo", "rsyslog", "iproute2", "procps",
-                "openssl", "util-linux", "python3-venv"]
+                "openssl", "util-linux", "python3-venv", "postgresql"]
 ENV_DIR = os.path.join(STATE_DIR, "env")
 DJANGO_DIR = os.path.join(STATE_DIR, "django")
 ENTRA_ADDRESS = "127.0.20.1"
@@ -353,7 +354,7 @@ def host_names(n_alation, n_plain):
     return ["alation%d" % i for i in range(1, n_alation + 1)], ["plain%d" % i for i in range(1, n_plain + 1)]
 
 
-def prepare_host(tb, host, kind):
+def prepare_host(tb, host, kind, database=None):
     """Write the host's directories and files; returns a hash of its configuration."""
     hd = tb.host_dir(host)
     addr = tb.address(host)
@@ -367,11 +368,12 @@ def prepare_host(tb, host, kind):
         quiet(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "root@" + host, "-f", hostkey])
     write(os.path.join(hd, "ssh", "sshd_config"), template("sshd_config", HOST=host, ADDRESS=addr, HOST_DIR=hd))
     if kind == "alation":
-        prepare_alation(tb, host)
+        prepare_alation(tb, host, database)
     return file_hash(os.path.join(hd, "ssh", "sshd_config"), os.path.join(FILES))
 
 
-def prepare_alation(tb, host):
+def prepare_alation(tb, host, database=None):
+    """database: Django's DATABASES entry for a PostgreSQL host (the HA pair); None = SQLite in the site dir."""
     hd = tb.host_dir(host)
     addr = tb.address(host)
     write(os.path.join(hd, "initd", "alation"), template("init.d-alation"), 0o755)
@@ -406,8 +408,11 @@ def prepare_alation(tb, host):
         shutil.chown(os.path.join(site, d), "alation", "alation")
     write(os.path.join(site, "host.json"), json.dumps({"name": host, "address": addr, "port": SCIM_PORT}) + "\n")
     issue_cert(host, addr, os.path.join(site, "tls"), owner="alation")
+    if database:
+        write(os.path.join(site, "database.json"), json.dumps(database) + "\n", 0o600)
+        shutil.chown(os.path.join(site, "database.json"), "alation", "alation")
     db = os.path.join(site, "db.sqlite3")
-    fresh = not os.path.exists(db)
+    fresh = not database and not os.path.exists(db)
     if fresh:
         shutil.copy(template_db(), db)
         shutil.chown(db, "alation", "alation")
@@ -603,23 +608,32 @@ def write_inventory(tb, controller_python):
         "ansible_python_interpreter": "/usr/bin/python3",
     }
     entra = fleet.get("entra")
+    ha = fleet.get("ha") or {}
     lines = ["# Written by tests/testbed/testbed (alation.scim test bed). Do not edit.", "all:", "  hosts:",
              "    localhost:", "      ansible_connection: local",
              "      ansible_python_interpreter: %s" % y(controller_python), "  children:"]
-    for group, hosts in (("alation", fleet["alation"]), ("plain", fleet["plain"])):
+    # alation_ha: the HA pair, declared by alation_scim_ha_pair (same value on both hosts); it is not in
+    # `alation`, so a play against `alation` never reaches a secondary by accident.
+    groups = (("alation", fleet["alation"]), ("alation_ha", ha.get("hosts", [])), ("plain", fleet["plain"]))
+    for group, hosts in groups:
+        if group == "alation_ha" and not hosts:
+            continue
         lines += ["    %s:" % group, "      hosts:" if hosts else "      hosts: {}"]
         for h in hosts:
             lines.append("        %s:" % h)
             hv = {"ansible_host": tb.address(h)}
             hv.update(common)
-            if group == "alation":
+            if group != "plain":
                 hv["alation_scim_base_url"] = tb.scim_base_url(h)
                 hv["alation_scim_ca_path"] = tb.ca_path
-                if entra:
-                    hv["alation_scim_entra_service_principal_id"] = entra["hosts"][h]["service_principal_id"]
-                    hv["alation_scim_entra_job_id"] = entra["hosts"][h]["job_id"]
+                idp_target = ha["name"] if group == "alation_ha" else h
+                if group == "alation_ha":
+                    hv["alation_scim_ha_pair"] = ha["name"]
+                if entra and idp_target in entra["hosts"]:
+                    hv["alation_scim_entra_service_principal_id"] = entra["hosts"][idp_target]["service_principal_id"]
+                    hv["alation_scim_entra_job_id"] = entra["hosts"][idp_target]["job_id"]
             lines += ["          %s: %s" % (k, y(v)) for k, v in hv.items()]
-        if group == "alation" and entra:
+        if group != "plain" and entra:
             gv = {
                 "alation_scim_entra_tenant_id": entra["tenant_id"],
                 "alation_scim_entra_client_id": entra["client_id"],
@@ -634,7 +648,7 @@ def write_inventory(tb, controller_python):
 
 
 # ------------------------------------------------------------------ up / down / status
-def up(n_alation=3, n_plain=1, controller_python=None, entra=True):
+def up(n_alation=3, n_plain=1, controller_python=None, entra=True, ha=False):
     controller_python = controller_python or sys.executable
     started = time.time()
     if not os.path.exists(os.path.join(ENV_DIR, "bin", "python")):
@@ -645,15 +659,20 @@ def up(n_alation=3, n_plain=1, controller_python=None, entra=True):
     tb = Testbed()
     django_changed = sync_django()
     alation, plain = host_names(n_alation, n_plain)
-    wanted = [(h, "alation") for h in alation] + [(h, "plain") for h in plain]
-    # Hosts from an earlier, larger `up` go away.
-    old = tb.fleet()
-    for h in old.get("alation", []) + old.get("plain", []):
-        if h not in alation + plain:
+    ha_hosts = list(ha_pair.HOSTS) if ha else []
+    wanted = [(h, "alation") for h in alation + ha_hosts] + [(h, "plain") for h in plain]
+    # Hosts from an earlier, larger `up` go away (the HA pair too, when not asked for): every host
+    # directory, not only what fleet.json lists, since an `up` from another checkout may have rewritten it.
+    known = sorted(os.listdir(tb.hosts_dir)) if os.path.isdir(tb.hosts_dir) else []
+    for h in known:
+        if h not in alation + plain + ha_hosts:
             stop_host(tb, h)
+    if not ha:
+        ha_pair.stop_all()
     pending = []
     for host, kind in wanted:
-        cfg = prepare_host(tb, host, kind)
+        database = ha_pair.database_settings(host) if host in ha_hosts else None
+        cfg = prepare_host(tb, host, kind, database)
         stamp = os.path.join(tb.host_dir(host), "run", "config.hash")
         same = os.path.exists(stamp) and open(stamp).read().strip() == cfg
         if host_running(tb, host) and same and not django_changed:
@@ -663,17 +682,31 @@ def up(n_alation=3, n_plain=1, controller_python=None, entra=True):
         write(stamp, cfg + "\n")
     for host, kind, proc in pending:
         wait_host(tb, host, kind, proc)
+    ha_info = None
+    if ha:
+        pair_started = time.time()
+        pair, fresh = ha_pair.ensure(tb.site_dir, file_hash(DJANGO_DIR))
+        ha_info = {"name": ha_pair.PAIR, "hosts": ha_hosts}
+        if fresh:
+            tb.seed_token(pair["primary"], days=180)
+        log("HA pair %s: %s primary, %s hot standby (%s in %.1fs)" % (
+            ha_pair.PAIR, pair["primary"], pair["secondary"], "built" if fresh else "up", time.time() - pair_started))
+    for host in alation + ha_hosts:
+        tb.apply_host_knobs(host)  # a restarted host lost its mounts; `up` also rewrote its files
     write(tb.known_hosts, "".join(known_hosts_line(tb, h) for h, _kind in wanted))
-    fleet = {"alation": alation, "plain": plain, "entra": None}
+    fleet = {"alation": alation, "plain": plain, "entra": None, "ha": ha_info}
     write(tb.fleet_file, json.dumps(fleet, indent=1) + "\n")
     if entra:
-        info = start_entra(tb, alation, controller_python)
+        # The pair is one SCIM app in the IdP (its users reach the pair's shared address); registered
+        # whether or not the pair is up, so bringing it up does not restart the simulator.
+        info = start_entra(tb, alation + [ha_pair.PAIR], controller_python)
         if info:
             fleet["entra"] = {k: v for k, v in info.items() if k != "config"}
             write(tb.fleet_file, json.dumps(fleet, indent=1) + "\n", 0o600)
     write_inventory(tb, controller_python)
-    log("up: %d Alation + %d plain hosts (%d (re)started) in %.1fs; inventory %s"
-        % (len(alation), len(plain), len(pending), time.time() - started, tb.inventory))
+    log("up: %d Alation + %d plain hosts%s (%d (re)started) in %.1fs; inventory %s"
+        % (len(alation), len(plain), " + HA pair %s" % ha_pair.PAIR if ha else "", len(pending),
+           time.time() - started, tb.inventory))
 
 
 def down():
@@ -681,6 +714,7 @@ def down():
     names = os.listdir(tb.hosts_dir) if os.path.isdir(tb.hosts_dir) else []
     for h in sorted(names):
         stop_host(tb, h)
+    ha_pair.stop_all()
     stop_entra()
     # Other IdP simulators own their launchers (`<name>_sim/launch.py down`): ask each.
     others = []
@@ -698,11 +732,15 @@ def status():
     ok = True
     rs = read_pid(os.path.join(STATE_DIR, "rsyslogd.pid"))
     print("rsyslogd: %s" % ("running (pid %d)" % rs if rs and pid_alive(rs) else "not started by the test bed"))
-    for h in fleet["alation"] + fleet["plain"]:
+    roles = (ha_pair.status() or {}).get("roles", {}) if fleet.get("ha") else {}
+    for h in fleet["alation"] + (fleet.get("ha") or {}).get("hosts", []) + fleet["plain"]:
         ssh = host_running(tb, h)
         line = "%-10s %-11s ssh:%s" % (h, tb.address(h), "up" if ssh else "DOWN")
         ok &= ssh
-        if h in fleet["alation"]:
+        if h in roles:
+            line += " postgres:%s" % roles[h]
+            ok &= roles[h] != "stopped"
+        if h not in fleet["plain"]:
             scim = port_open(tb.address(h), SCIM_PORT)
             ok &= scim
             exp = tb.expires_at(h)

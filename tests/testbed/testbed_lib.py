@@ -30,11 +30,13 @@ token only as sha256).
 
 import datetime
 import glob
+import sys
 import hashlib
 import http.client
 import json
 import os
 import secrets
+import shutil
 import signal
 import sqlite3
 import ssl
@@ -42,6 +44,7 @@ import subprocess
 import time
 
 STATE_DIR = os.environ.get("ALATION_SCIM_TESTBED_STATE", "/var/lib/alation-scim-testbed")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # ha_pair, next to this file
 ALATION_VERSION = "2023.3.2.1"
 # The collection's expiry record of a host (role default path; the test bed's hosts share /var/lib).
 EXPIRY_RECORDS = "/var/lib/alation_scim/expiry.%s.json"
@@ -56,10 +59,15 @@ def _load_knob_defaults():
     spec = importlib.util.spec_from_file_location("_alation_testbed_knobs", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.DEFAULTS, module.CHOICES
+    return module.DEFAULTS, module.CHOICES, module.HOST_KNOBS
 
 
-DEFAULT_KNOBS, KNOB_CHOICES = _load_knob_defaults()
+DEFAULT_KNOBS, KNOB_CHOICES, HOST_KNOBS = _load_knob_defaults()
+# The chroot and the test bed's sudoers file as a host's own mount namespace sees them.
+CHROOT_IN_HOST = "/opt/alation/alation-" + ALATION_VERSION
+SUDOERS_FILE = "/etc/sudoers.d/alation-scim-testbed"
+# Where alation's home would be on a machine that had its own `alation` user (issue 12): not in the chroot.
+MISSING_HOME = "/home/alation"
 
 TOKEN_TABLE = "rosemeta_scimbearertoken"
 HISTORY_TABLE = "rosemeta_scimbearertokenrotation"
@@ -118,6 +126,65 @@ def coerce_knob(name, value):
     return value
 
 
+class _PairCursor:
+    def __init__(self, rows, rowcount):
+        self.rows = rows
+        self.rowcount = rowcount
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+
+class _PairConnection:
+    """The sqlite3 calls Testbed makes, against an HA pair host's PostgreSQL (psql, SQL on stdin).
+
+    Reads ask the host's own cluster (on the secondary: what replication brought); writes go to the
+    pair's primary and return once the standby has replayed them."""
+
+    def __init__(self, host):
+        import ha_pair
+        self.pair = ha_pair
+        self.host = host
+        self.wrote = False
+
+    @staticmethod
+    def _literal(value):
+        if value is None:
+            return "NULL"
+        if isinstance(value, (int, float)):
+            return repr(value)
+        return "'" + str(value).replace("'", "''") + "'"
+
+    def execute(self, sql, params=()):
+        parts = sql.split("?")
+        if len(parts) != len(params) + 1:
+            raise ValueError("placeholders and parameters differ: %s" % sql)
+        text = parts[0] + "".join(self._literal(p) + rest for p, rest in zip(params, parts[1:]))
+        select = text.lstrip().upper().startswith("SELECT")
+        target = self.host
+        if not select:
+            target = self.pair.state()["primary"]
+            self.wrote = True
+        else:
+            text = "SELECT row_to_json(r) FROM (%s) r" % text
+        lines = self.pair.psql(target, "SET TimeZone = 'UTC';\n%s;\n" % text, db=self.pair.DB_NAME)
+        if select:
+            return _PairCursor([tuple(json.loads(line).values()) for line in lines if line.startswith("{")], None)
+        tag = lines[-1].split() if lines else []
+        return _PairCursor([], int(tag[-1]) if tag and tag[-1].isdigit() else 0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self.wrote:
+            self.pair.wait_replicated()
+            self.wrote = False
+
+
 class Testbed:
     """State of the test bed as seen from the machine that hosts it (root namespace)."""
 
@@ -152,8 +219,15 @@ class Testbed:
         """Entra simulator settings written by `up` (see inventory), or None."""
         return self.fleet().get("entra")
 
+    @property
+    def ha_hosts(self):
+        """The HA pair's hosts (['alationha1', 'alationha2']) when `up --ha-pair` brought it up, else []."""
+        return list((self.fleet().get("ha") or {}).get("hosts", []))
+
     @staticmethod
     def address(host):
+        if host.startswith("alationha"):
+            return "127.0.12.%d" % int(host[len("alationha"):])
         if host.startswith("alation"):
             return "127.0.10.%d" % int(host[len("alation"):])
         if host.startswith("plain"):
@@ -201,7 +275,100 @@ class Testbed:
             else:
                 current[name] = value
         self._write_json(self.knobs_path(host), current)
+        if set(knobs) & set(HOST_KNOBS):
+            self.apply_host_knobs(host)
         return self.knobs(host)
+
+    # ---- host knobs: faults of the host itself, applied in its mount namespace ------------------
+    def _sshd_pid(self, host):
+        try:
+            with open(os.path.join(self.host_dir(host), "run", "sshd.pid")) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    @staticmethod
+    def _mounted(pid, target):
+        with open("/proc/%d/mountinfo" % pid) as f:
+            points = [line.split()[4].encode().decode("unicode_escape") for line in f]
+        return target in points
+
+    @staticmethod
+    def _in_ns(pid, *argv):
+        subprocess.run(["nsenter", "--mount=/proc/%d/ns/mnt" % pid, "--"] + list(argv), check=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+
+    def _override(self, host, pid, name, target, content, mode, group="root"):
+        """Bind a file with `content` over `target` inside the host's namespace (None: the real one)."""
+        while self._mounted(pid, target):
+            self._in_ns(pid, "umount", target)
+        src = os.path.join(self.host_dir(host), "overrides", name)
+        if content is None:
+            if os.path.exists(src):
+                os.unlink(src)
+            return
+        os.makedirs(os.path.dirname(src), exist_ok=True)
+        with open(src + ".tmp", "w") as f:
+            f.write(content)
+        os.chmod(src + ".tmp", mode)
+        shutil.chown(src + ".tmp", "root", group)
+        os.replace(src + ".tmp", src)
+        self._in_ns(pid, "mount", "--bind", src, target)
+
+    def apply_host_knobs(self, host):
+        """Make the host match its host knobs (see knobs.py). The chroot shares the machine's /etc
+        read-only, so a fault there is a file bound over one of its files in this host's namespace only."""
+        knobs = self.knobs(host)
+        pid = self._sshd_pid(host)
+        if pid is None:
+            return  # `up` applies them once the host runs
+        with open("/etc/passwd") as f:
+            passwd = f.read().splitlines(True)
+        with open("/etc/shadow") as f:
+            shadow = f.read().splitlines(True)
+        with open("/etc/pam.d/su") as f:
+            pam_su = f.read().splitlines(True)
+        with open(SUDOERS_FILE) as f:
+            sudoers = f.read()
+
+        def edit(lines, user, field, value):
+            out = []
+            for line in lines:
+                parts = line.rstrip("\n").split(":")
+                if parts[0] == user:
+                    parts[field] = value
+                    line = ":".join(parts) + "\n"
+                out.append(line)
+            return "".join(out)
+
+        passwd_text = None
+        if knobs["chroot_user"] == "missing":
+            passwd_text = "".join(line for line in passwd if not line.startswith("alation:"))
+        elif knobs["alation_home"] == "missing":
+            passwd_text = edit(passwd, "alation", 5, MISSING_HOME)
+        root = CHROOT_IN_HOST
+        self._override(host, pid, "passwd", root + "/etc/passwd", passwd_text, 0o644)
+        self._override(host, pid, "shadow", root + "/etc/shadow",
+                       edit(shadow, "alation", 7, "1") if knobs["su_auth"] == "account_expired" else None,
+                       0o640, group="shadow")
+        # Without pam_rootok, root is asked for alation's password like anyone else.
+        self._override(host, pid, "pam.d-su", root + "/etc/pam.d/su",
+                       "".join(line for line in pam_su if "pam_rootok" not in line)
+                       if knobs["su_auth"] == "password_required" else None, 0o644)
+        self._override(host, pid, "sudoers", SUDOERS_FILE,
+                       sudoers + "Defaults:deploy requiretty\n" if knobs["sudo_requiretty"] else None, 0o440)
+        shell = os.path.join(self.host_dir(host), "bin", "alation_django_shell")
+        hidden = os.path.join(self.host_dir(host), "bin", ".alation_django_shell.hidden")
+        if os.path.exists(hidden):
+            if os.path.exists(shell):
+                os.unlink(hidden)
+            else:
+                os.rename(hidden, shell)
+        os.chmod(shell, 0o644 if knobs["shell_command"] == "not_executable" else 0o755)
+        if knobs["shell_command"] == "missing":
+            os.rename(shell, hidden)
 
     @staticmethod
     def _write_json(path, data):
@@ -214,8 +381,41 @@ class Testbed:
     # ---- token state (the host's own DB) --------------------------------
     def _db(self, host):
         self._check_alation(host)
+        if os.path.exists(os.path.join(self.site_dir(host), "database.json")):
+            return _PairConnection(host)
         conn = sqlite3.connect(os.path.join(self.site_dir(host), "db.sqlite3"), timeout=30)
         return conn
+
+    # ---- the HA pair (tests/testbed/ha_pair.py) -------------------------------------------------
+    def ha_pair(self):
+        """{'name', 'hosts', 'primary', 'secondary', 'roles': {host: primary|standby|stopped}} or None."""
+        import ha_pair
+        return ha_pair.status() if self.ha_hosts else None
+
+    def ha_failover(self, rebuild=True):
+        """Promote the standby; the old primary is stopped and, with rebuild, becomes the new standby."""
+        import ha_pair
+        return ha_pair.failover(rebuild=rebuild)
+
+    def ha_wait_replicated(self, timeout=30):
+        """Wait until the standby has replayed everything written on the primary so far."""
+        import ha_pair
+        ha_pair.wait_replicated(timeout)
+
+    def ha_reset(self):
+        """The pair as `up` made it: alationha1 primary streaming to alationha2, both reset (knobs, a
+        fresh 180-day token, counters at 0), the standby caught up."""
+        import ha_pair
+        st = ha_pair.state()
+        if st["primary"] != ha_pair.HOSTS[0]:
+            if ha_pair.in_recovery(st["secondary"]) is not True:
+                ha_pair.create_standby(st["secondary"], st["primary"])
+            ha_pair.failover(rebuild=True)
+        elif ha_pair.in_recovery(st["secondary"]) is not True:
+            ha_pair.create_standby(st["secondary"], st["primary"])
+        for host in ha_pair.HOSTS:
+            self.reset(host)
+        ha_pair.wait_replicated()
 
     def current_token(self, host):
         with self._db(host) as conn:
@@ -304,6 +504,7 @@ class Testbed:
         """Back to a healthy host: default knobs, fresh 180-day token, counters at 0."""
         self._check_alation(host)
         self._write_json(self.knobs_path(host), {})
+        self.apply_host_knobs(host)
         conn = self._db(host)
         with conn:
             conn.execute("DELETE FROM %s" % HISTORY_TABLE)

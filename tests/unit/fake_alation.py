@@ -61,9 +61,63 @@ def new_token():
     return binascii.hexlify(os.urandom(24)).decode('ascii')
 
 
+class FakeCursor(object):
+    def __init__(self, db):
+        self.db = db
+        self.row = None
+
+    def execute(self, sql):
+        self.db.queries.append(sql)
+        for key, value in self.db.answers():
+            if key in sql:
+                if isinstance(value, Exception):
+                    raise value
+                self.row = (value,)
+                return
+        raise DatabaseError('unexpected query: %s' % sql)
+
+    def fetchone(self):
+        return self.row
+
+    def close(self):
+        self.db.closed_cursors += 1
+
+
+class FakeDatabase(object):
+    """django.db.connection as the payload uses it: vendor, cursor().execute/fetchone/close.
+
+    vendor 'sqlite' (the default) answers no query; 'postgresql' answers the HA queries from the
+    arguments, and raises `errors[name]` for a query named in errors (in_recovery, standbys,
+    replication_slots, synchronous_standby_names, archive_mode, cursor)."""
+
+    def __init__(self, vendor='sqlite', in_recovery=False, standbys=0, replication_slots=0,
+                 synchronous_standby_names='', archive_mode='off', errors=None):
+        self.vendor = vendor
+        self.values = {'in_recovery': in_recovery, 'standbys': standbys, 'replication_slots': replication_slots,
+                       'synchronous_standby_names': synchronous_standby_names, 'archive_mode': archive_mode}
+        self.errors = errors or {}
+        self.queries = []
+        self.closed_cursors = 0
+
+    def answers(self):
+        keys = (('pg_is_in_recovery()', 'in_recovery'), ('pg_stat_replication', 'standbys'),
+                ('pg_replication_slots', 'replication_slots'),
+                ("current_setting('synchronous_standby_names')", 'synchronous_standby_names'),
+                ("current_setting('archive_mode')", 'archive_mode'))
+        if self.vendor != 'postgresql':
+            return []
+        return [(sql, self.errors.get(name, self.values[name])) for sql, name in keys]
+
+    def cursor(self):
+        if 'cursor' in self.errors:
+            raise self.errors['cursor']
+        return FakeCursor(self)
+
+
 class FakeAlation(object):
     def __init__(self, expires_epoch, expiry_type='aware', set_returns_token=True, missing=(),
-                 fail_in=None, error_leaks_token=False, now=None):
+                 fail_in=None, error_leaks_token=False, now=None, database=None):
+        self.database = database or FakeDatabase()
         self.expires_epoch = expires_epoch
         self.expiry_type = expiry_type
         self.token = new_token() if expires_epoch is not None else None
@@ -87,6 +141,9 @@ class FakeAlation(object):
 
     def set_scim_bearer_token(self):
         self._maybe_fail('set')
+        if self.database.vendor == 'postgresql' and self.database.values['in_recovery'] is True:
+            # What Django raises on a hot standby (psycopg2 ReadOnlySqlTransaction).
+            raise DatabaseError('cannot execute INSERT in a read-only transaction')
         self.rotations += 1
         self.token = new_token()
         now = self.now if self.now is not None else (datetime.datetime.utcnow() - EPOCH).total_seconds()
@@ -107,12 +164,17 @@ class FakeAlation(object):
             if name not in self.missing:
                 setattr(mod, name, getattr(self, name))
         sys.modules[MODULE] = mod
+        django = sys.modules.setdefault('django', types.ModuleType('django'))
+        db = types.ModuleType('django.db')
+        db.connection = self.database
+        django.db = db
+        sys.modules['django.db'] = db
         return mod
 
 
 def uninstall():
     for name in list(sys.modules):
-        if name == 'rosemeta' or name.startswith('rosemeta.'):
+        if name in ('rosemeta', 'django') or name.startswith(('rosemeta.', 'django.')):
             del sys.modules[name]
 
 

@@ -19,7 +19,7 @@ MODULE_UTILS = os.path.join(os.path.dirname(os.path.dirname(HERE)), 'plugins', '
 sys.path.insert(0, HERE)
 
 import fake_alation  # noqa: E402
-from fake_alation import FakeAlation, run_line  # noqa: E402
+from fake_alation import FakeAlation, FakeDatabase, run_line  # noqa: E402
 
 
 def load(name):
@@ -132,6 +132,31 @@ class PayloadTest(unittest.TestCase):
         self.assertFalse('token' in result or 'previous_token' in result)
         error = shell.payload_error({}, result)
         self.assertTrue('DatabaseError' in error.message and 'Nothing was changed' in error.message)
+
+    def test_ha_roles(self):
+        now = time.time()
+        for database, role in ((FakeDatabase(), 'standalone'), (FakeDatabase('postgresql'), 'standalone'),
+                               (FakeDatabase('postgresql', standbys=1), 'primary'),
+                               (FakeDatabase('postgresql', in_recovery=True), 'secondary')):
+            fake = FakeAlation(now - DAY, database=database)
+            result = self.run_payload(fake, mode='rotate', allow_write=True, now=now)
+            self.assertEqual(result['ha']['role'], role)
+            self.assertEqual(result['rotated'], role != 'secondary')
+            self.assertEqual(fake.rotations, 0 if role == 'secondary' else 1)
+        fake = FakeAlation(now - DAY, database=FakeDatabase('postgresql', errors={'in_recovery': ValueError('x')}))
+        result = self.run_payload(fake, mode='rotate', allow_write=True, force=True, now=now)
+        self.assertEqual((result['error']['kind'], fake.rotations), ('ha_role_unknown', 0))
+
+    def test_diagnose_missing_home_and_command(self):
+        options = {'alation_root': '/opt/alation/alation', 'alation_user': 'alation', 'entry': 'chroot',
+                   'init_script': '/etc/init.d/alation', 'timeout': 120, 'django_shell_command': 'alation_django_shell'}
+        stderr = ('su: warning: cannot change directory to /home/alation: No such file or directory\n'
+                  '-bash: line 1: alation_django_shell: command not found\n')
+        error = shell.diagnose(options, 127, '', stderr, 'n' * 32, False)
+        self.assertEqual(error.kind, 'shell_command_missing')
+        self.assertEqual(len(error.warnings), 1)
+        self.assertEqual(shell.diagnose(options, 1, '', 'su: Authentication failure\n', 'n' * 32, False).kind,
+                         'su_auth_failed')
 
     def test_truncated_output(self):
         nonce = shell.new_nonce()

@@ -33,13 +33,21 @@ MIDDLEWARE = [
 ]
 ROOT_URLCONF = "alation_site.urls"
 WSGI_APPLICATION = "alation_site.wsgi.application"
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.path.join(SITE_DIR, "db.sqlite3"),
-        "OPTIONS": {"timeout": 30},
-    }
-}
+
+
+def _database():
+    """SQLite in the site dir, or what site/database.json says (the HA pair's PostgreSQL, tests/testbed/ha_pair.py)."""
+    try:
+        with open(os.path.join(SITE_DIR, "database.json")) as f:
+            database = json.load(f)
+    except (IOError, OSError):
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(SITE_DIR, "db.sqlite3"),
+                "OPTIONS": {"timeout": 30}}
+    database.setdefault("OPTIONS", {"connect_timeout": 5})  # a stopped cluster fails fast
+    return database
+
+
+DATABASES = {"default": _database()}
 AUTH_USER_MODEL = "rosemeta.User"
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 USE_TZ = True

@@ -32,8 +32,24 @@ DEFAULTS = {
     "garbage": False,
     # lifetime in months that set_scim_bearer_token() gives a new token (2023.3.2+: 1..6)
     "token_months": 6,
+    # Host knobs: the test bed applies these to the host itself (mounts in its namespace, files),
+    # at `knob`/`reset`/`up` time, not at launch (testbed_lib.Testbed.apply_host_knobs).
+    # alation's home inside the chroot: present | missing (passwd says /home/alation, not there)
+    "alation_home": "present",
+    # the alation user inside the chroot: present | missing (not in the chroot's /etc/passwd)
+    "chroot_user": "present",
+    # root's su to alation inside the chroot: ok | password_required (pam.d/su without pam_rootok)
+    # | account_expired (the account's expiry date is past)
+    "su_auth": "ok",
+    # alation_django_shell in /opt/alation/bin: ok | missing | not_executable
+    "shell_command": "ok",
+    # sudo on the host requires a tty for deploy (Defaults:deploy requiretty, older RHEL/CentOS)
+    "sudo_requiretty": False,
 }
-CHOICES = {"expiry_type": ("aware", "naive", "date", "iso")}
+CHOICES = {"expiry_type": ("aware", "naive", "date", "iso"), "alation_home": ("present", "missing"),
+           "chroot_user": ("present", "missing"), "su_auth": ("ok", "password_required", "account_expired"),
+           "shell_command": ("ok", "missing", "not_executable")}
+HOST_KNOBS = ("alation_home", "chroot_user", "su_auth", "shell_command", "sudo_requiretty")
 
 
 def load(site_dir=None):

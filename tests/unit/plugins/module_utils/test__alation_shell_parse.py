@@ -79,7 +79,7 @@ def test_diagnose_su_failure_names_the_user_option():
     err = shell.diagnose(dict(OPTIONS, alation_user='nosuch'), 1, '',
                          'su: user nosuch does not exist or the user entry does not contain all the required fields\n',
                          NONCE, False)
-    assert err.kind == 'su_failed'
+    assert err.kind == 'user_missing'
     assert 'nosuch' in err.message and 'exit status 1' in err.message and 'alation_user' in err.fix
 
 

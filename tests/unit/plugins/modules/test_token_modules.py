@@ -27,7 +27,7 @@ def run_module(module, args, payload, capsys, monkeypatch):
         if isinstance(payload, Exception):
             raise payload
         return payload
-    monkeypatch.setattr(module, 'run_payload', fake_run_payload)
+    monkeypatch.setattr(shell, 'run_payload', fake_run_payload)  # what run_module_payload launches
     with patch_module_args(args):
         with pytest.raises(SystemExit):
             module.main()
@@ -123,3 +123,46 @@ def test_expiry_record_failure_only_warns(capsys, monkeypatch, tmp_path):
                             capsys, monkeypatch)
     assert out.get('failed') is not True and out['rotation_due'] is True
     assert len(seen) == 1 and 'expiry record' in seen[0] and 'prepare the IdP as a precaution' in seen[0], seen
+
+
+SECONDARY = {'role': 'secondary', 'vendor': 'postgresql', 'in_recovery': True}
+
+
+@pytest.mark.parametrize('module', [token_info, token_read])
+def test_reads_report_the_ha_role(capsys, monkeypatch, module):
+    out, calls = run_module(module, {}, {'ok': True, 'before': OLD, 'ha': dict(SECONDARY), 'token': TOKEN},
+                            capsys, monkeypatch)
+    assert out['ha_role'] == 'secondary' and out['ha'] == {'vendor': 'postgresql', 'in_recovery': True}
+
+
+def test_rotate_on_a_secondary_fails_by_default_with_the_standby_expiry(capsys, monkeypatch, tmp_path):
+    path = tmp_path / 'expiry.json'
+    payload = {'ok': True, 'before': OLD, 'rotated': False, 'ha': dict(SECONDARY),
+               'decision': {'rotate': False, 'reason': 'ha_secondary'}, 'token': TOKEN}
+    out, calls = run_module(token_rotate, {'force': True, 'return_token': True, 'expiry_record_path': str(path)},
+                            payload, capsys, monkeypatch)
+    assert out['failed'] is True and out['error_kind'] == 'ha_secondary' and out['nothing_changed'] is True
+    assert out['msg'].startswith('This is the HA secondary') and 'the secondary gets the token by replication' in out['msg']
+    assert out['ha_role'] == 'secondary' and out['days_remaining'] in (9, 10)
+    assert TOKEN not in json.dumps(out) and not path.exists()
+
+
+def test_rotate_on_a_secondary_reports_with_on_secondary_report(capsys, monkeypatch):
+    payload = {'ok': True, 'before': OLD, 'rotated': False, 'ha': dict(SECONDARY),
+               'decision': {'rotate': False, 'reason': 'ha_secondary'}}
+    out, calls = run_module(token_rotate, {'on_secondary': 'report', '_ansible_diff': True}, payload, capsys, monkeypatch)
+    assert (out['changed'], out['rotated'], out['rotation_reason'], out['ha_role']) == (False, False, 'ha_secondary',
+                                                                                        'secondary')
+    assert out['rotation_due'] is True and out['expires_at'] == out['previous_expires_at']
+    assert 'failed' not in out
+
+
+def test_launch_warnings_become_module_warnings(capsys, monkeypatch):
+    from ansible.module_utils.basic import AnsibleModule
+    seen = []  # captured at warn(): where warnings go depends on what else the test process loaded
+    monkeypatch.setattr(AnsibleModule, 'warn', lambda self, text: seen.append(text))
+    payload = {'ok': True, 'before': OLD, 'ha': {'role': 'standalone', 'vendor': 'sqlite'},
+               'launch_warnings': ['su warned that /home/alation of user alation does not exist']}
+    out, calls = run_module(token_info, {}, payload, capsys, monkeypatch)
+    assert seen == ['su warned that /home/alation of user alation does not exist']
+    assert 'launch_warnings' not in out and out['ha_role'] == 'standalone'
