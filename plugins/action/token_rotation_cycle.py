@@ -49,6 +49,7 @@ def argument_spec():
         ca_path=dict(type='path'),
         verify_retries=dict(type='int', default=5),
         verify_delay=dict(type='int', default=3),
+        replicated_expires_at=dict(type='str'),
         warning_days=dict(type='int', default=30),
         critical_days=dict(type='int', default=7),
     )

@@ -890,7 +890,7 @@ def _read_text(path):
         return None
 
 
-def record_expiry(module, state, now, pending=False):
+def record_expiry(module, state, now, pending=False, ha_role=None):
     """Write the expiry record (no token) when asked and not in check mode, keeping the rotation
     cycle's push state in it; `pending` marks that a push is owed (this launch rotated, or may
     have).  `state` None keeps the recorded expiry (a launch that gave no answer).  Returns the
@@ -904,7 +904,8 @@ def record_expiry(module, state, now, pending=False):
     push = dict(record_push(old))
     if pending:
         push.update(pending=True, rotated_epoch=int(now))
-    text = with_push(old, push) if state is None else expiry_record(state, now, host_key(module.params), push)
+    text = with_push(old, push) if state is None else expiry_record(state, now, host_key(module.params), push,
+                                                                    ha_role)
     if module.check_mode or (state is None and not pending):
         return json.loads(text)
     tmp = '%s.%d.tmp' % (path, os.getpid())

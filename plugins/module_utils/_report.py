@@ -39,7 +39,7 @@ ACTIONS = ('none', 'rotated', 'would_rotate', 'pushed', 'would_push', 'push_comp
 # Anything else a record carries (a registered result, a token) is dropped, never written.
 RECORD_KEYS = ('host', 'status', 'base_url', 'idp', 'token_present', 'expires_at',
                'days_remaining', 'previous_expires_at', 'rotation_due', 'rotated',
-               'pushed', 'verified', 'action', 'message')
+               'pushed', 'verified', 'action', 'message', 'ha_role')
 _BOOL_KEYS = ('token_present', 'rotation_due', 'rotated', 'pushed', 'verified')
 _TIME_KEYS = ('expires_at', 'previous_expires_at')
 _TEXT_KEYS = ('host', 'base_url', 'idp', 'message')
@@ -251,7 +251,8 @@ def expiry_phrase(expiry):
 
 
 def host_record(host, idp, expiry, action, warning_days, critical_days, base_url=None, previous_expires_at=None,
-                rotation_due=None, rotated=False, pushed=False, verified=False, failure=None, detail=None):
+                rotation_due=None, rotated=False, pushed=False, verified=False, failure=None, detail=None,
+                ha_role=None):
     """The one report record of a host after a rotation cycle or an expiry check (never a token).
 
     `expiry` is the token's state after the run (token_info's keys) or None when the host was not
@@ -266,6 +267,7 @@ def host_record(host, idp, expiry, action, warning_days, critical_days, base_url
         'days_remaining': expiry.get('days_remaining'), 'previous_expires_at': previous_expires_at,
         'rotation_due': rotation_due if known or rotation_due else None,
         'rotated': bool(rotated), 'pushed': bool(pushed), 'verified': bool(verified), 'action': action,
+        'ha_role': ha_role,
     }
     phrase = expiry_phrase(expiry)
     if failure:
@@ -299,6 +301,8 @@ def sanitize_record(raw, warning_days, critical_days):
     rec['days_remaining'] = _clean_int(raw.get('days_remaining'))
     action = raw.get('action')
     rec['action'] = action if isinstance(action, string_types) and _WORD_RE.match(action) else None
+    ha_role = raw.get('ha_role')
+    rec['ha_role'] = ha_role if ha_role in ('standalone', 'primary', 'secondary', 'unknown') else None
 
     given = raw.get('status')
     derived = None

@@ -96,12 +96,17 @@ def record_push(record_text):
     return push if isinstance(push, dict) else {}
 
 
-def expiry_record(state, now_epoch, key, push=None):
-    """Text of the expiry record for one payload state, reached with the options of `key`."""
+def expiry_record(state, now_epoch, key, push=None, ha_role=None):
+    """Text of the expiry record for one payload state, reached with the options of `key`.
+
+    `ha_role` (standalone / primary / secondary) lets the next run skip preparing the IdP on an HA
+    secondary, which never rotates."""
     present = bool(state.get('present'))
     record = {'version': RECORD_VERSION, 'host_key': key, 'token_present': present,
               'expires_epoch': state.get('expires_epoch') if present else None,
               'recorded_epoch': int(now_epoch)}
+    if ha_role:
+        record['ha_role'] = ha_role
     if push:
         record['push'] = push
     return json.dumps(record, sort_keys=True)

@@ -134,8 +134,9 @@ def main():
     )
     now = time.time()
     result = run_module_payload(module, 'info', threshold_epoch(now, module.params['rotate_before_days']))
-    record = record_expiry(module, result['before'], now)
-    output = dict(describe(result['before'], now), **ha_keys(module, result))
+    ha = ha_keys(module, result)
+    record = record_expiry(module, result['before'], now, ha_role=ha['ha_role'])
+    output = dict(describe(result['before'], now), **ha)
     if module.params['expiry_record_path']:
         output['expiry_record'] = record
     module.exit_json(changed=False, **output)

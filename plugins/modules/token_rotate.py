@@ -199,11 +199,12 @@ def main():
     if decision['reason'] == 'ha_secondary' and params['on_secondary'] == 'fail':
         fail_module(module, secondary_error(before))
     final = describe(result['after'], now) if result['rotated'] else before
+    ha = ha_keys(module, result)
     record = record_expiry(module, result['after'] if result['rotated'] else result['before'], now,
-                           pending=result['rotated'])
+                           pending=result['rotated'], ha_role=ha['ha_role'])
     rotated = result['rotated'] or (module.check_mode and decision['rotate'])
     output = dict(final, changed=rotated, rotated=rotated, rotation_reason=decision['reason'],
-                  previous_expires_at=before['expires_at'], **ha_keys(module, result))
+                  previous_expires_at=before['expires_at'], **ha)
     if params['expiry_record_path']:
         output['expiry_record'] = record
     if params['return_token']:

@@ -147,6 +147,12 @@ options:
       - Seconds between O(verify) attempts.
     type: int
     default: 3
+  replicated_expires_at:
+    description:
+      - With O(mode=check) on an HA secondary, after its primary rotated: the primary's new expiry (ISO 8601 UTC), which
+        the secondary must show by replication. The check re-reads up to O(verify_retries) times, O(verify_delay)
+        seconds apart, and fails when it does not arrive.
+    type: str
   warning_days:
     description:
       - The report's status is C(warning) when the token expires within this many days.
@@ -239,7 +245,7 @@ previous_expires_at:
   type: str
 report:
   description: The host's report record (host, status, base_url, idp, token_present, expires_at, days_remaining,
-    previous_expires_at, rotation_due, rotated, pushed, verified, action, message), also the fact
+    previous_expires_at, rotation_due, rotated, pushed, verified, action, message, ha_role), also the fact
     C(alation_scim_report). Never a token.
   returned: always
   type: dict

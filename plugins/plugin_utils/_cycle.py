@@ -33,8 +33,9 @@ import time
 from shlex import quote as shlex_quote
 
 from ansible_collections.alation.scim.plugins.module_utils import _http, _report
+from ansible_collections.alation.scim.plugins.module_utils._alation_shell import redact
 from ansible_collections.alation.scim.plugins.module_utils._token_state import (
-    host_key, iso_utc, new_salt, pushed_current, record_push, recorded_due, token_fingerprint, with_push)
+    host_key, iso_utc, new_salt, parse_record, pushed_current, record_push, recorded_due, token_fingerprint, with_push)
 from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver, without_secrets
 
 HOST_OPTIONS = ('alation_root', 'alation_user', 'entry', 'init_script', 'timeout', 'django_shell_command',
@@ -54,6 +55,7 @@ STEP_NAMES = {
     'record': 'Record the push on the host',
     'resume': 'Resume {idp} after the rotation',
     'verify': 'Verify the token end to end',
+    'replication': 'Check that the HA secondary got the token by replication',
 }
 
 
@@ -138,6 +140,14 @@ class Cycle(object):
         res = self.p['host'].launch(module, self.launch_args(**extra))
         if res.get('failed') or res.get('unreachable') or 'token_present' not in res:
             msg = res.get('msg') or 'no result'
+            stderr = redact(res.get('module_stderr') or '').strip()
+            if stderr and 'token_present' not in res:
+                # The module never answered (sudo refused, no interpreter ...): what it printed says why.
+                msg = '%s. The host said: %s' % (msg.rstrip('.'), stderr[:400])
+                if 'tty' in stderr and 'sudo' in stderr:
+                    msg += (' Fix: sudo on this host requires a terminal (Defaults requiretty): turn pipelining off '
+                            'for it (ansible_pipelining: false, or ANSIBLE_PIPELINING=False), or drop requiretty '
+                            'for the Ansible user.')
             stage = 'launch' if res.get('nothing_changed', True) or module != 'alation.scim.token_rotate' else 'rotate'
             res.clear()
             raise StepFailed(stage, msg)
@@ -175,7 +185,7 @@ class Cycle(object):
                 res['rotated'] = False
             else:
                 res = self.step('rotate', self.launch, 'alation.scim.token_rotate', force=p['force'],
-                                return_token=True)
+                                return_token=True, on_secondary='report')
             self.absorb(res)
             token, previous = res.pop('token', None), res.pop('previous_token', None)
             push_state = (res.get('expiry_record') or {}).get('push') or {}
@@ -186,12 +196,12 @@ class Cycle(object):
                 self.out.update(rotated=True, changed=True, rotated_at=iso_utc(self.clock()))
             elif would_rotate:
                 self.out.update(changed=True, would='rotate')
-            if gate and (self.rotation_due or p['force']):
-                raise StepFailed('gate', self.gate_message())
             if res.get('ha_role') == 'secondary':
                 self.resume(plans)
                 return self.finish_report(detail='HA secondary: the primary rotates and pushes; the token '
                                                  'reaches this host by replication')
+            if gate and (self.rotation_due or p['force']):
+                raise StepFailed('gate', self.gate_message())
             reason = None if would_rotate else self.push_reason(token, rotated, push_state)
             self.out['push_reason'] = reason
             if reason and self.check_mode:
@@ -244,6 +254,8 @@ class Cycle(object):
         text = self.step('host_state', p['host'].read_record, self.record_path)
         push = record_push(text)
         plans = []
+        if (parse_record(text) or {}).get('ha_role') == 'secondary':
+            return plans  # an HA secondary never rotates: its primary prepares the IdP they share
         left = push.get('plan')
         if left and push.get('plan_driver') == driver.name and push.get('plan_target') == driver.target():
             plans.append(left)  # an earlier run prepared and did not resume: this run finishes it
@@ -397,13 +409,27 @@ class Cycle(object):
 
     # ---- mode check / confirm ------------------------------------------------------------------
     def check(self):
-        """The expiry check: one read-only launch, never a change, never the IdP."""
+        """The expiry check: one read-only launch, never a change, never the IdP.  With
+        `replicated_expires_at` (an HA secondary after its primary rotated), the expiry must arrive
+        by replication: re-read up to verify_retries times."""
+        expected = self.p.get('replicated_expires_at')
         try:
-            self.absorb(self.step('launch', self.launch, 'alation.scim.token_info'))
+            for attempt in range(self.p['verify_retries'] + 1 if expected else 1):
+                self.absorb(self.step('launch', self.launch, 'alation.scim.token_info'))
+                if not expected or self.expiry['expires_at'] == expected:
+                    break
+                self.sleep(self.p['verify_delay'])
+            else:
+                raise StepFailed('replication', "the HA secondary %s shows a token expiring %s, not the primary's new one "
+                                                "(expiring %s), after %d reads. Fix: check the pair's replication "
+                                                "(Alation: /monitor/replication) and re-run." % (
+                                                    self.host, self.expiry['expires_at'], expected,
+                                                    self.p['verify_retries'] + 1))
         except StepFailed as failure:
             return self.failed(failure, before_anything=True)
         self.rotation_due = self.expiry['rotation_due']
-        return self.finish_report()
+        return self.finish_report(detail="HA secondary: the primary's new token arrived by replication"
+                                  if expected else None)
 
     def confirm(self):
         try:
@@ -468,7 +494,7 @@ class Cycle(object):
             self.host, self.driver.name, self.expiry, self.action(), self.p['warning_days'], self.p['critical_days'],
             base_url=self.p.get('base_url'), previous_expires_at=self.previous_expires_at,
             rotation_due=self.rotation_due, rotated=o['rotated'], pushed=o['pushed'], verified=o['verified'],
-            failure=o.get('failure_message'), detail=detail or self.detail())
+            failure=o.get('failure_message'), detail=detail or self.detail(), ha_role=o.get('ha_role'))
         o['report'] = record
         o['msg'] = record['message']
         o['idp_state'] = self.driver.summary()

@@ -26,6 +26,7 @@ class TokenActionBase(ActionBase):
         del tmp  # tmp is unused since ansible-core 2.5
         # At -vvv the connection prints the module's raw output (token included)
         # unless its play context says no_log; both contexts are per-task copies.
+        was = self._play_context.no_log
         self._play_context.no_log = True
         self._connection._play_context.no_log = True
         wrap_async = self._task.async_val and not self._connection.has_native_async
@@ -33,4 +34,7 @@ class TokenActionBase(ActionBase):
                                            task_vars=task_vars, wrap_async=wrap_async))
         if any(key in result for key in SECRET_KEYS):
             result['_ansible_no_log'] = True
+        else:
+            # No token in it (a failure, a read without return_token): let the task show why.
+            self._play_context.no_log = was
         return result

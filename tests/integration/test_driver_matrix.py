@@ -17,6 +17,7 @@ Tokens are compared and fingerprinted, never printed.
 import hashlib
 import json
 import os
+import re
 import sys
 
 import pytest
@@ -76,7 +77,6 @@ def fleet(testbed, tmp_path_factory):
     """The grown fleet, every simulator up for its hosts, an inventory of the matrix hosts."""
     total = BASE_HOSTS + len(CASES)
     testbed_cli("up", "--hosts", str(total), "--plain-hosts", "1", "--controller-python", sys.executable)
-    testbed.reload()
     work = tmp_path_factory.mktemp("matrix")
     urls = dict((h, testbed.scim_base_url(h)) for h in HOSTS.values())
     sims = {
@@ -106,7 +106,6 @@ def fleet(testbed, tmp_path_factory):
     yield {"testbed": testbed, "sims": sims, "clients": clients, "inventory": str(path), "work": work,
            "vault_file": str(vault_file)}
     testbed_cli("up", "--hosts", str(BASE_HOSTS), "--plain-hosts", "1", "--controller-python", sys.executable)
-    testbed.reload()
 
 
 def host_vars(case, host, sims, work):
@@ -194,26 +193,24 @@ def as_held(case, token):
     return fp(token)
 
 
-def put_in_sync(fleet, case):
-    """The host's token due in DUE_DAYS days and the IdP (or hand-off file) holding it."""
-    tb, c, s, host = fleet["testbed"], fleet["clients"], fleet["sims"], HOSTS[case]
-    tb.reset(host)
-    tb.ssh(host, "sudo rm -rf /var/lib/alation_scim/matrix")
-    token = tb.current_token(host)
-    driver = CASES[case][0]
-    if driver == "entra":
-        c["entra"].set_stored_token(tb.entra["hosts"][host]["service_principal_id"], token)
-    elif driver == "pingone":
-        c["pingone"].set_token(s["pingone"]["stores"][host], token)
-    elif driver == "pingfederate":
-        c["pingfederate"].set_token(s["pingfederate"]["connections"][host], token)
-    elif driver == "sailpoint":
-        c["sailpoint"].set_token(s["sailpoint"]["sources"][host], token)
-    elif case == "sailpoint_iiq_workflow":
-        c["iiq"].set_token(s["iiq"]["applications"][host], token)
-    elif driver == "custom":
-        (fleet["work"] / ("%s.digest" % host)).write_text(hashlib.sha256(token.encode()).hexdigest())
-    tb.expire_in(host, DUE_DAYS)
+def put_in_sync(fleet, run_playbook, group):
+    """Every host of the group with a fresh token that its IdP holds (pushed by the collection
+    itself, with force_push), then due in DUE_DAYS days: a fleet between two rotations."""
+    tb = fleet["testbed"]
+    hosts = group_hosts(group)
+    for host in hosts:
+        tb.reset(host)
+        tb.ssh(host, "sudo rm -rf /var/lib/alation_scim/matrix")
+    r = run_playbook(os.path.join(REPO, "playbooks", "rotate_scim.yml"), inventories=[fleet["inventory"]],
+                     env={"ANSIBLE_VAULT_PASSWORD_FILE": fleet["vault_file"]},
+                     extra_vars={"alation_scim_hosts": "matrix_" + group, "alation_scim_force_push": True,
+                                 "alation_scim_operator_present": True})
+    assert r.rc == 0, "could not put the %s group in sync: %r" % (group, r)
+    for case in CASES:
+        if CASES[case][1] == group:
+            assert held_by_idp(fleet, case) == as_held(case, tb.current_token(HOSTS[case])), case
+    for host in hosts:
+        tb.expire_in(host, DUE_DAYS)
 
 
 def snapshot(fleet):
@@ -221,17 +218,34 @@ def snapshot(fleet):
     return dict((case, (tb.rotations(h), fp(tb.current_token(h)), held_by_idp(fleet, case))) for case, h in HOSTS.items())
 
 
+RESULT_RE = re.compile(r"^(?:ok|changed|failed|fatal): \[([^\]]+)\] => (\{.*\})$")
+
+
+def reports_in(stdout):
+    """The last alation_scim_report each host's tasks set, from the -v output (check runs write no
+    report files; every run prints its results)."""
+    found = {}
+    for line in stdout.splitlines():
+        m = RESULT_RE.match(line.strip())
+        if m:
+            try:
+                facts = json.loads(m.group(2)).get("ansible_facts") or {}
+            except ValueError:
+                continue
+            if "alation_scim_report" in facts:
+                found[m.group(1)] = facts["alation_scim_report"]
+    return found
+
+
 def run_matrix(fleet, run_playbook, playbook, group, mode):
-    report_dir = fleet["work"] / ("reports-%s-%s-%s" % (playbook, group, mode))
-    extra = {"alation_scim_hosts": "matrix_" + group, "alation_scim_report_dir": str(report_dir)}
+    extra = {"alation_scim_hosts": "matrix_" + group}
     if playbook == "rotate_scim":
         extra["alation_scim_operator_present"] = True  # a person is there (scheduled runs force it off)
     path = os.path.join(REPO, "playbooks", playbook + ".yml")
     env = {"ANSIBLE_VAULT_PASSWORD_FILE": fleet["vault_file"]}
-    r = run_playbook(path, extra_vars=extra, check=(mode == "check"), env=env,
+    r = run_playbook(path, extra_vars=extra, check=(mode == "check"), env=env, verbosity=1,
                      inventories=[fleet["inventory"]])
-    with open(str(report_dir / "alation-scim-report.json")) as f:
-        r.report = dict((h["host"], h) for h in json.load(f)["hosts"])
+    r.report = reports_in(r.stdout)
     return r
 
 
@@ -241,9 +255,7 @@ def results(fleet, run_playbook):
     out = {}
     for playbook in PLAYBOOKS:
         for group in ("api", "handoff"):
-            for case in CASES:
-                if CASES[case][1] == group:
-                    put_in_sync(fleet, case)
+            put_in_sync(fleet, run_playbook, group)
             for mode in MODES:
                 before = snapshot(fleet)
                 r = run_matrix(fleet, run_playbook, playbook, group, mode)

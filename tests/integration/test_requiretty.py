@@ -147,9 +147,9 @@ def test_pipelining_on_the_playbook_fails_before_the_rotation(testbed, sim, host
     assert testbed.token_fingerprint(host) == before and testbed.rotations(host) == 0 and testbed.launches(host) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="entra_token_rotation reports 'Module result deserialization failed: No start "
-                   "of json char found' and drops the module's stderr, where sudo's message is (lead: action plugin)")
 def test_pipelining_on_the_playbook_says_sudo_wants_a_tty(testbed, sim, host, run_playbook):  # noqa: F811
     testbed.expire_in(host, 5)
+    before = testbed.rotations(host)
     r = rotate(run_playbook, pipelining=True)
     assert r.rc == 2 and NO_TTY in r.stdout + r.stderr
+    assert "turn pipelining off" in r.stdout and testbed.rotations(host) == before

@@ -36,7 +36,7 @@ the shared fleet; a second one waits and says so), runs ``tests/testbed/testbed 
 ``run_playbook`` (function fixture, session-wide config):
 
     r = run_playbook(playbook, limit=None, extra_vars=None, check=False, diff=False,
-                     verbosity=0, env=None, timeout=600, tags=None, leak_scanner=None)
+                     verbosity=0, env=None, timeout=600, tags=None, leak_scanner=None, inventories=())
     playbook: a path, or YAML text (written to a temp file).
     r.rc, r.stdout, r.stderr, r.log (text of ANSIBLE_LOG_PATH), r.log_path,
     r.stats = {'alation1': {'ok': 3, 'changed': 1, 'unreachable': 0, 'failed': 0,
@@ -203,7 +203,7 @@ class PlaybookRunner:
         self.counter = 0
 
     def __call__(self, playbook, limit=None, extra_vars=None, check=False, diff=False,
-                 verbosity=0, env=None, timeout=600, tags=None, leak_scanner=None):
+                 verbosity=0, env=None, timeout=600, tags=None, leak_scanner=None, inventories=()):
         self.counter += 1
         run_dir = os.path.join(self.workdir, "run%03d" % self.counter)
         os.makedirs(run_dir)
@@ -214,6 +214,8 @@ class PlaybookRunner:
             playbook = path
         log_path = os.path.join(run_dir, "ansible.log")
         cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", self.inventory, playbook]
+        for extra_inventory in inventories:  # more host variables (the test bed's inventory stays first)
+            cmd += ["-i", extra_inventory]
         vars_file = None
         if extra_vars:
             vars_file = os.path.join(run_dir, "extra_vars.json")

@@ -16,7 +16,7 @@ GENERIC_PREFIXES = ("alation_scim_idp", "alation_scim_base_url", "alation_scim_s
                     "alation_scim_operator_present", "alation_scim_warning_days", "alation_scim_critical_days",
                     "alation_scim_verify", "alation_scim_alation_", "alation_scim_entry", "alation_scim_init_script",
                     "alation_scim_shell_timeout", "alation_scim_django_shell_command", "alation_scim_pending_marker",
-                    "alation_scim_expiry_record", "alation_scim_summary")
+                    "alation_scim_expiry_record", "alation_scim_summary", "alation_scim_ha_pair")
 
 
 @pytest.mark.parametrize("entry_point", sorted(SPECS))
