@@ -12,6 +12,10 @@ DOCUMENTATION = r'''
 module: entra_token_rotation
 short_description: Rotate the Alation SCIM token when due and hand it to Microsoft Entra ID, in one step
 version_added: 0.1.0
+deprecated:
+  removed_in: 2.0.0
+  why: Every IdP now goes through one rotation cycle.
+  alternative: Use M(alation.scim.token_rotation_cycle) with O(alation.scim.token_rotation_cycle#module:idp=entra).
 description:
   - One task per Alation host for the whole rotation with Microsoft Entra ID, so that provisioning is broken for as
     short a time as possible (rotating revokes the old token at once).
@@ -29,7 +33,8 @@ description:
   - Idempotent, and the way to finish an interrupted rotation. A re-run rotates only what is due and pushes the
     current token when Entra's saved credentials do not validate.
   - The token stays in the controller process's memory; it is never in the result, an argument list, or a file.
-  - Used by the C(alation.scim.token_rotation) role for C(alation_scim_idp=entra).
+  - Now a thin layer over M(alation.scim.token_rotation_cycle) with C(idp=entra), which the role uses; the pause
+    plan lives in the expiry record (O(expiry_record_path), by default beside O(pause_note_path)).
 author:
   - alation.scim maintainers (@alation-scim)
 extends_documentation_fragment:
@@ -91,8 +96,8 @@ options:
     default: true
   pause_note_path:
     description:
-      - File on the host that says this module paused the job (no secret in it); a later run that finds it starts
-        the job again after its push.
+      - Names the directory of the expiry record when O(expiry_record_path) is unset (C(<its directory>/expiry.json));
+        the pause plan is kept in that record, the file itself is no longer written.
     type: path
     default: /var/lib/alation_scim/entra_job_paused.json
   http_timeout:
