@@ -128,4 +128,106 @@ class PingOne(Driver):
                 if stores[self.settings["stores"][h]]["applied_token_fingerprint"] != self.tb.token_fingerprint(h)]
 
 
-DRIVERS = dict((d.name, d) for d in (Entra, PingOne))
+
+
+def _collection_drivers():
+    """The collection's own driver classes (plugins/plugin_utils/drivers), importable from this checkout."""
+    import tempfile
+    repo = os.path.dirname(HERE)
+    if "ansible_collections.alation.scim" not in sys.modules:
+        root = tempfile.mkdtemp(prefix="alation-scim-bench-")
+        os.makedirs(os.path.join(root, "ansible_collections", "alation"))
+        os.symlink(repo, os.path.join(root, "ansible_collections", "alation", "scim"))
+        sys.path.insert(0, root)
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.alation.scim.plugins.plugin_utils.drivers import driver_class
+    from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import DriverContext
+    return ArgumentSpecValidator, driver_class, DriverContext
+
+
+class _SimDriver(Driver):
+    """A driver whose floor push is the collection's own driver step (check_settings + push, no Ansible)."""
+    launch = None
+    key = None  # settings key of the per-host id (connections / sources)
+
+    def prepare(self, hosts):
+        self.settings = self.launch.up(dict((h, self.tb.scim_base_url(h)) for h in hosts))
+        self.sim = self.client(self.settings["url"], self.settings["ca_path"])
+        self.sim.fault("none")
+        self.sim.reset()
+
+    def extra_vars(self):
+        return dict(("alation_scim_%s_%s" % (self.name, k), v) for k, v in self.options().items())
+
+    def host_vars(self, host):
+        return {"alation_scim_%s_%s" % (self.name, self.id_option): self.settings[self.key][host]}
+
+    def push(self, host, token):
+        validator_cls, driver_class, context_cls = _collection_drivers()
+        cls = driver_class(self.name)
+        options = dict(self.options(), **{self.id_option: self.settings[self.key][host]})
+        checked = validator_cls(cls.argument_spec()).validate(options)
+        driver = cls(checked.validated_parameters, context_cls(host, self.tb.scim_base_url(host)))
+        driver.check_settings()
+        driver.push(token)
+        return True
+
+    def holds_since(self, revoked):
+        events = self.sim.state()[self.events]
+        out = {}
+        for h, since in revoked.items():
+            mine = [iso_epoch(e["time"]) for e in events if e[self.event_key] == self.settings[self.key][h]
+                    and e["token_fingerprint"] == self.tb.token_fingerprint(h)]
+            out[h] = next((t for t in sorted(mine) if t >= since), None)
+        return out
+
+    def in_sync(self, hosts):
+        return [h for h in hosts if self.held(self.settings[self.key][h]) != self.tb.token_fingerprint(h)]
+
+
+class PingFederate(_SimDriver):
+    """PingFederate: holds the token once the SP connection's PUT was saved with it."""
+    name, key, id_option, events, event_key = "pingfederate", "connections", "connection_id", "saves", "connection"
+
+    @property
+    def launch(self):
+        from pingfederate_sim import launch
+        return launch
+
+    @property
+    def client(self):
+        from pingfederate_sim.client import PingFederateSim
+        return PingFederateSim
+
+    def options(self):
+        s = self.settings
+        return {"base_url": s["url"], "username": s["username"], "password": s["password"], "ca_path": s["ca_path"]}
+
+    def held(self, cid):
+        return self.sim.connection(cid)["token_fingerprint"]
+
+
+class SailPoint(_SimDriver):
+    """SailPoint ISC: holds the token once the source's PATCH stored it."""
+    name, key, id_option, events, event_key = "sailpoint", "sources", "source_id", "patches", "source"
+
+    @property
+    def launch(self):
+        from sailpoint_sim import launch
+        return launch
+
+    @property
+    def client(self):
+        from sailpoint_sim.client import SailPointSim
+        return SailPointSim
+
+    def options(self):
+        s = self.settings
+        return {"base_url": s["base_url"], "client_id": s["client_id"], "client_secret": s["client_secret"],
+                "ca_path": s["ca_path"]}
+
+    def held(self, sid):
+        return self.sim.source(sid)["token_fingerprint"]
+
+
+DRIVERS = dict((d.name, d) for d in (Entra, PingOne, PingFederate, SailPoint))

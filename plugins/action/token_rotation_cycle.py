@@ -106,6 +106,11 @@ class ActionModule(ActionBase):
         settings_error = None
         if params['mode'] == 'check':
             driver = self._stand_in(params, host, warnings)  # the expiry check never talks to the IdP
+        elif not re.match(r'^https?://[^/]', params['scim_url'] or ''):
+            settings_error = ('Alation\'s SCIM URL is not known: base_url (the role\'s alation_scim_base_url) is %r. '
+                              'The IdP calls it and the verification reads it. Fix: set alation_scim_base_url to '
+                              'this server\'s https:// base URL (or its SCIM URL .../scim/v2/).' % (params['base_url'] or ''))
+            driver = self._stand_in(params, host, warnings)
         else:
             try:
                 driver = self._driver(params, task_vars, host, warnings)

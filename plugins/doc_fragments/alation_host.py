@@ -57,7 +57,7 @@ options:
         undo); the modules keep that part as it is, and M(alation.scim.token_rotate) marks a push as owed when
         it rotated.
       - The cycle reads it before its one launch to decide whether to prepare the IdP (pause Entra ID's
-        provisioning job); without a record it prepares as a precaution.
+        provisioning job); without a record it leaves the IdP alone and pushes right after the launch.
     type: path
 notes:
   - Runs on the Alation host and needs root there, so use C(become=true).

@@ -895,8 +895,8 @@ def record_expiry(module, state, now, pending=False, ha_role=None):
     cycle's push state in it; `pending` marks that a push is owed (this launch rotated, or may
     have).  `state` None keeps the recorded expiry (a launch that gave no answer).  Returns the
     record as written ({} without a path), which the cycle rewrites after a push without reading
-    it first.  A failure only warns: without a record a rotation run prepares the IdP as a
-    precaution and pushes when unsure."""
+    it first.  A failure only warns: without a record a rotation run does not prepare the IdP and
+    pushes when unsure."""
     path = module.params.get('expiry_record_path')
     if not path:
         return {}
@@ -920,6 +920,7 @@ def record_expiry(module, state, now, pending=False, ha_role=None):
     except (IOError, OSError) as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        module.warn('Could not write the expiry record %s (%s); the next rotation run will prepare the IdP '
-                    'as a precaution. Check that the directory is writable by root.' % (path, exc))
+        module.warn('Could not write the expiry record %s (%s); the next rotation run cannot tell whether a '
+                    'push is owed or the IdP must be prepared. Check that the directory is writable by root.'
+                    % (path, exc))
     return json.loads(text)

@@ -18,7 +18,7 @@ description:
   - In order, per host. Read the IdP side first (credentials, permissions, the object that holds the token, the
     field the token goes into), so that wrong settings fail before anything changes.
   - When the driver prepares the IdP (V(entra) pauses its provisioning job) and the host's expiry record
-    (O(expiry_record_path)) says a rotation is due, or cannot say, prepare it; the plan is saved in the record
+    (O(expiry_record_path)) says a rotation is due, prepare it (no record: the IdP is left alone); the plan is saved in the record
     first, so that a run that dies cannot leave the IdP prepared for good.
   - One Django shell launch (M(alation.scim.token_rotate)) that decides, rotates when due (or O(force)) and reads
     the token. A hand-off driver (V(okta), V(onelogin), V(manual)) without O(operator_present) gets a read-only

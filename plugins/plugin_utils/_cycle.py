@@ -8,8 +8,8 @@ Per host, in the controller's worker process:
 1. read the IdP side first (``driver.check_settings``): settings and permissions proven before
    anything changes;
 2. when the driver prepares (Entra pauses its job): read the host's expiry record and prepare
-   when it says a rotation is due (or cannot say: then as a precaution), the plan saved on the
-   host first;
+   when it says a rotation is due (a record it cannot trust says nothing: the IdP is left as it
+   is), the plan saved on the host first;
 3. one Django launch (``token_rotate``): decides, rotates when due, reads the token; a hand-off
    host without an operator gets a read-only launch instead and is never rotated;
 4. push through the driver at once when the token was rotated, when an earlier rotation's push is
@@ -259,9 +259,10 @@ class Cycle(object):
         left = push.get('plan')
         if left and push.get('plan_driver') == driver.name and push.get('plan_target') == driver.target():
             plans.append(left)  # an earlier run prepared and did not resume: this run finishes it
+        # No record this run can trust (a host's first run, other host options) says nothing: then the
+        # IdP is left as it is (the one launch decides, and a rotation is pushed a second later). Preparing
+        # "to be safe" would touch the IdP before the host has answered once, even for a broken host.
         due = p['force'] or recorded_due(text, self.clock(), p['rotate_before_days'], host_key(p))
-        if due is None:
-            due = True  # no record this run can trust (first run, other host options): prepare as a precaution
         plan = driver.prepare_plan() if due else None
         if plan and plan not in plans:
             # Saved first: a run that dies right after preparing leaves the plan for the next one.

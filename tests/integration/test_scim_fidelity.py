@@ -31,7 +31,25 @@ NOT_NEEDED = {
 @pytest.fixture
 def host(testbed):
     testbed.reset(HOST)
+    empty_directory(testbed, HOST)
     return HOST
+
+
+def empty_directory(testbed, host):
+    """Delete every user and group: earlier runs' provisioning cycles leave some (Okta only
+    deactivates), and a whole-server /.search pages at maxResults, where scim2-tester expects to
+    find what it just created."""
+    for kind in ("Groups", "Users"):
+        while True:
+            status, page = testbed.scim_request(host, testbed.current_token(host), "%s?count=200" % kind)
+            assert status == 200, "listing %s answered %s" % (kind, status)
+            resources = page.get("Resources") or []
+            if not resources:
+                break
+            for r in resources:
+                status, dummy = testbed.scim_request(host, testbed.current_token(host), "%s/%s" % (kind, r["id"]),
+                                                     method="DELETE")
+                assert status == 204, "deleting %s/%s answered %s" % (kind, r["id"], status)
 
 
 def send_to(testbed, host, token=None):

@@ -417,7 +417,8 @@ def prepare_alation(tb, host, database=None):
         shutil.copy(template_db(), db)
         shutil.chown(db, "alation", "alation")
         os.chmod(db, 0o640)
-    migrate_host_db(site, fresh)
+    if not database:
+        migrate_host_db(site, fresh)  # a pair host's schema is the pair's (ha_pair.ensure migrates its primary)
     if not os.path.exists(tb.knobs_path(host)):
         tb._write_json(tb.knobs_path(host), {})
     for f in ("launches.log",):

@@ -106,6 +106,14 @@ class EntraDriver(Driver):
         return ', '.join(done)
 
     def verify(self, token):
+        # A cycle that ran in the second between the rotation and the push (no pause: the record could
+        # not tell that a rotation was due) may have quarantined the job: lift it now.
+        self.job, lifted = lift_quarantine_if_needed(self.client, self.sp_id,
+                                                     self.client.get_job(self.sp_id, self.job_id),
+                                                     self.options['lift_quarantine'], self.options['wait_healthy_timeout'],
+                                                     warn=self.context.warn)
+        if lifted:
+            self.facts['quarantine_lifted'] = True
         ok, why = self.client.validate_credentials(self.sp_id, self.job_id)
         if not ok:
             raise DriverError("Entra ID's saved credentials for %s do not work against %s: %s"

@@ -122,7 +122,7 @@ def test_expiry_record_failure_only_warns(capsys, monkeypatch, tmp_path):
     out, calls = run_module(token_info, {'expiry_record_path': str(blocker / 'expiry.json')}, {'ok': True, 'before': OLD},
                             capsys, monkeypatch)
     assert out.get('failed') is not True and out['rotation_due'] is True
-    assert len(seen) == 1 and 'expiry record' in seen[0] and 'prepare the IdP as a precaution' in seen[0], seen
+    assert len(seen) == 1 and 'expiry record' in seen[0] and 'cannot tell whether a push is owed' in seen[0], seen
 
 
 SECONDARY = {'role': 'secondary', 'vendor': 'postgresql', 'in_recovery': True}

@@ -227,12 +227,17 @@ def test_not_due_by_its_record_asks_the_idp_and_writes_nothing():
     assert out['report']['action'] == 'none' and out['report']['message'].startswith('On h1 the SCIM token expires')
 
 
-def test_without_a_record_it_prepares_as_a_precaution_and_still_launches_once():
+def test_without_a_record_it_leaves_the_idp_alone_and_still_launches_once():
     host = FakeHost(days=100, record=False)
     driver = FakeDriver(host)
     out = run(host, driver)
-    assert driver.calls == ['check_settings', 'prepare', 'holds', 'resume']
-    assert host.launches == ['alation.scim.token_rotate'] and not out['changed']
+    assert driver.calls == ['check_settings', 'holds'] and host.launches == ['alation.scim.token_rotate']
+    assert not out['changed']
+    host = FakeHost(days=5, record=False)
+    driver = FakeDriver(host)
+    out = run(host, driver)
+    assert driver.calls == ['check_settings', 'push', 'verify'], 'due without a record: pushed at once, no prepare'
+    assert host.launches == ['alation.scim.token_rotate'] and out['rotated'] and driver.stored == host.token
 
 
 def test_force_prepares_whatever_the_record_says():
