@@ -17,7 +17,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.action import ActionBase
@@ -68,10 +68,17 @@ class _Host(HostSide):
         self.task_vars = task_vars
 
     def launch(self, module, args):
-        return self.action._execute_module(module_name=module, module_args=args, task_vars=self.task_vars)
+        try:
+            return self.action._execute_module(module_name=module, module_args=args, task_vars=self.task_vars)
+        except AnsibleConnectionFailure as e:
+            # Reported as the host's status (the fleet playbooks need no reachability task of their own).
+            return {'unreachable': True, 'msg': to_text(getattr(e, 'message', e))}
 
     def command(self, command):
-        res = self.action._low_level_execute_command(command, sudoable=True)
+        try:
+            res = self.action._low_level_execute_command(command, sudoable=True)
+        except AnsibleConnectionFailure as e:
+            raise HostError('the host is unreachable: %s' % to_text(getattr(e, 'message', e)), unreachable=True)
         if res.get('rc') != 0:
             raise HostError('the command on the host failed (rc=%s): %s' % (
                 res.get('rc'), to_text(res.get('stderr') or res.get('stdout') or '').strip()[:500]))

@@ -56,11 +56,17 @@ STEP_NAMES = {
     'resume': 'Resume {idp} after the rotation',
     'verify': 'Verify the token end to end',
     'replication': 'Check that the HA secondary got the token by replication',
+    'unreachable': 'Reach the host',
 }
 
 
 class HostError(Exception):
     """A command on the host failed (the message says which and what it printed)."""
+
+    def __init__(self, message, unreachable=False):
+        super(HostError, self).__init__(message)
+        self.message = message
+        self.unreachable = unreachable
 
 
 class HostSide(object):
@@ -125,8 +131,10 @@ class Cycle(object):
             return func(*args, **kwargs)
         except StepFailed:
             raise
-        except (_http.ApiError, HostError) as e:
-            raise StepFailed(name, e.message if hasattr(e, 'message') else str(e))
+        except HostError as e:
+            raise StepFailed('unreachable' if e.unreachable else name, e.message)
+        except _http.ApiError as e:
+            raise StepFailed(name, e.message)
         finally:
             self.timings[name] = round(self.timings.get(name, 0) + self.clock() - started, 3)
 
@@ -138,7 +146,9 @@ class Cycle(object):
 
     def launch(self, module, **extra):
         res = self.p['host'].launch(module, self.launch_args(**extra))
-        if res.get('failed') or res.get('unreachable') or 'token_present' not in res:
+        if res.get('unreachable'):
+            raise StepFailed('unreachable', res.get('msg') or 'unreachable')
+        if res.get('failed') or 'token_present' not in res:
             msg = res.get('msg') or 'no result'
             stderr = redact(res.get('module_stderr') or '').strip()
             if stderr and 'token_present' not in res:
@@ -455,6 +465,8 @@ class Cycle(object):
             self.absorb(self.launch('alation.scim.token_info'))
             self.rotation_due = self.expiry['rotation_due']
         except StepFailed as e:
+            if e.step == 'unreachable':
+                self.unreachable = e.error
             self.warn('Could not read the expiry for the report either: %s' % e.error)
 
     # ---- results ----------------------------------------------------------------------------
@@ -496,6 +508,8 @@ class Cycle(object):
             base_url=self.p.get('base_url'), previous_expires_at=self.previous_expires_at,
             rotation_due=self.rotation_due, rotated=o['rotated'], pushed=o['pushed'], verified=o['verified'],
             failure=o.get('failure_message'), detail=detail or self.detail(), ha_role=o.get('ha_role'))
+        if o.get('failed_stage') == 'unreachable':
+            record['status'] = 'unreachable'  # worse than failed in the fleet report's order
         o['report'] = record
         o['msg'] = record['message']
         o['idp_state'] = self.driver.summary()
@@ -535,6 +549,8 @@ class Cycle(object):
                     % (self.host, what, error, rerun))
         if before_anything:
             text = '%s failed on %s: %s' % (what, self.host, error)
+        if step == 'unreachable' and not o['rotated']:
+            text = '%s was unreachable: %s Nothing was rotated. Fix the connection and %s' % (self.host, error, rerun)
         o.update(failed=True, failed_step=what, failed_stage=step, error=error, failure_message=text)
         return self.finish_report()
 

@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.alation.scim.plugins.module_utils import _http
 from ansible_collections.alation.scim.plugins.module_utils._token_state import (
     expiry_record, host_key, iso_utc, record_push, with_push)
-from ansible_collections.alation.scim.plugins.plugin_utils._cycle import Cycle, HostSide, run_cycle
+from ansible_collections.alation.scim.plugins.plugin_utils._cycle import Cycle, HostError, HostSide, run_cycle
 from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver, DriverContext, DriverError
 
 NOW = 1767225600.0
@@ -65,6 +65,8 @@ class FakeHost(HostSide):
         push = dict(record_push(old))
         if self.fail == 'before':
             return {'failed': True, 'msg': 'su to user alation failed. Fix: set alation_user', 'nothing_changed': True}
+        if self.fail == 'unreachable':
+            return {'unreachable': True, 'msg': 'ssh: connect to host h1 port 22: Connection refused'}
         before = self.describe(args['rotate_before_days'])
         result = dict(before, changed=False)
         if module.endswith('token_rotate'):
@@ -281,6 +283,18 @@ def test_a_launch_that_changed_nothing_resumes_the_idp_and_says_nothing_was_rota
     assert driver.calls == ['check_settings', 'prepare', 'resume'] and host.rotations == 0
     assert out['failed_stage'] == 'launch' and out['msg'].startswith('Nothing was rotated on h1')
     assert 'plan' not in host.push_state()
+
+
+def test_an_unreachable_host_is_reported_unreachable_and_nothing_changes():
+    host = FakeHost(days=100, fail='unreachable')
+    host.read_record = lambda path: (_ for _ in ()).throw(HostError('the host is unreachable: refused', unreachable=True))
+    driver = FakeDriver(host)
+    out = run(host, driver)
+    rep = out['report']
+    assert rep['status'] == 'unreachable' and rep['message'].startswith('h1 was unreachable: the host is unreachable')
+    assert driver.calls == ['check_settings'] and host.rotations == 0
+    out = run(FakeHost(days=100, fail='unreachable'), FakeDriver(FakeHost(), prepares=False))
+    assert out['report']['status'] == 'unreachable' and 'Connection refused' in out['report']['message']
 
 
 def test_a_launch_that_may_have_rotated_says_so_and_the_rerun_pushes():
