@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: pingfederate_sp_connection
 short_description: Read a PingFederate SP connection's SCIM provisioning, or give it Alation's SCIM token
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Reads the SP connection (C(GET /pf-admin-api/v1/idp/spConnections/<connection_id>)) and checks that its outbound
     provisioning has the token field (O(token_field)); returns the provisioning state without any secret.

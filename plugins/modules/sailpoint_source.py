@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: sailpoint_source
 short_description: Read a SailPoint Identity Security Cloud SCIM source, give it Alation's SCIM token, test its connection
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Reads the source (C(GET /v3/sources/<source_id>)) and checks that its C(connectorAttributes) have the token key
     (O(token_key)); returns the source's SCIM settings with every secret masked.
