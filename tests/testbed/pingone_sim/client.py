@@ -15,6 +15,20 @@ class PingOneSim(AdminClient):
     def store(self, store_id):
         return self.state()["stores"][store_id]
 
+    def config(self, **settings):
+        """read_back (clear|masked|omitted), mask (what masked secrets read as), put_secrets (clear|keep):
+        until the next reset."""
+        return self._call("POST", "/_sim/config", settings)
+
+    def edit_store(self, store_id, apply=True, **configuration):
+        """Set configuration keys of a store as an admin would in the console (None deletes one);
+        `apply`: as if a revision followed. Returns the store's state."""
+        return self._call("POST", "/_sim/stores/" + store_id, {"configuration": configuration, "apply": apply})
+
+    def set_token(self, store_id, token):
+        """PingOne holds (and provisions with) `token`, as if someone had pasted it."""
+        return self.edit_store(store_id, OAUTH_ACCESS_TOKEN=token)
+
     def sync(self, store_id):
         return self._call("POST", "/_sim/sync/" + store_id, {})
 

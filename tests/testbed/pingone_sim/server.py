@@ -11,18 +11,27 @@ Plays both hosts PingOne splits its API over (shared/reference/idp-apis.md):
   401 INVALID_TOKEN, 403 ACCESS_FAILED (worker app without Environment Admin on that
   environment), 404 NOT_FOUND, 400 INVALID_DATA (required SCIM configuration missing), 429
   REQUEST_LIMITED with Retry-After (fault switch).
-- Quirks kept: GET returns the stored secrets in clear (as PingOne's own example shows;
-  `mask_secrets` config shows "********" instead); PUT replaces the whole store, so a key left
-  out is gone; read-only fields sent back are ignored; a change reaches provisioning only when a
-  revision is created, which also starts a resync.
+- Quirks kept: PUT replaces the whole store, so a key left out is gone; read-only fields sent
+  back are ignored; a change reaches provisioning only when a revision is created, which also
+  starts a resync.
+- Unknown real behaviour, every variant playable (settings `read_back`, `put_secrets`): how GET
+  (and the PUT's answer) shows secret configuration fields (keys matching PASSWORD|SECRET|TOKEN):
+  `clear` (as PingOne's own example shows), `masked` (as `mask`, "********"), `omitted` (left
+  out); and what a PUT does with a secret field it leaves out or sends as a mask: `clear` (the
+  whole store is replaced: a field left out is gone, a mask is stored as the secret's value) or
+  `keep` (the stored value stays, as a console that shows masks must do).  State records every
+  mask a PUT sent (`masks_received`), every secret a PUT cleared (`cleared_by_put`) and every
+  secret whose stored value is now a mask (`overwritten_by_mask`).
 - Propagation (after a revision, or POST /_sim/sync/{storeID}): with the *applied* configuration,
   provision a new user to SCIM_URL (GET Users?filter=..., then POST Users) with
   `Authorization: Bearer <OAUTH_ACCESS_TOKEN>` over real HTTPS (test CA verified), and record the
   outcome in the store's syncStatus and in /_sim/state.
 
-Admin API (no auth, loopback): GET /_sim/state (token fingerprints, never tokens), POST
+Admin API (no auth, loopback): GET /_sim/state (secrets as fingerprints, never values), POST
 /_sim/sync/{storeID}, POST /_sim/faults {mode: none|throttle|down, count, retry_after}, POST
-/_sim/config {mask_secrets}, POST /_sim/workers/{clientID} {roles: [...]}, POST /_sim/reset.
+/_sim/config {read_back, mask, put_secrets}, POST /_sim/stores/{storeID} {configuration: {key:
+value, null deletes}, apply} (a change made in the console; `apply` as if a revision followed),
+POST /_sim/workers/{clientID} {roles: [...]}, POST /_sim/reset (config file values again).
 """
 
 import base64
@@ -46,6 +55,10 @@ REQUIRED_SCIM_KEYS = ("SCIM_URL", "SCIM_VERSION", "AUTHENTICATION_METHOD", "AUTH
 READ_ONLY = ("id", "environment", "createdAt", "updatedAt", "_links", "syncStatus")
 SECRET_RE = re.compile(r"(PASSWORD|SECRET|TOKEN)", re.I)
 ENV_ADMIN = "Environment Admin"
+# What a client may send back for a secret it read masked: the configured mask, or a run of mask characters.
+MASK_RE = re.compile(u"^[*\u2022]{3,}$")
+SETTINGS = {"read_back": ("clear", "masked", "omitted"), "put_secrets": ("clear", "keep")}
+DEFAULT_SETTINGS = {"read_back": "clear", "mask": "********", "put_secrets": "clear"}
 
 
 def fingerprint(token):
@@ -80,12 +93,29 @@ class PingOne(SimApp):
                 }
                 self.stores[store_id] = store
                 self.applied[store_id] = copy.deepcopy(store["configuration"])
-            self.settings = {"mask_secrets": bool(cfg.get("mask_secrets", False))}
+            self.settings = dict(DEFAULT_SETTINGS)
+            self.configure(cfg)
+            self.masks_received = {}  # store id -> [secret keys a PUT sent a mask for]
+            self.cleared_by_put = {}  # store id -> [secret keys a PUT left out, so cleared]
             self.tokens = {}
             self.fault = {"mode": "none"}
             self.revisions = []
             self.runs = []
             self.requests = []
+
+    def configure(self, data):
+        """Settings from the config file or POST /_sim/config; unknown values answer 400."""
+        for key, choices in SETTINGS.items():
+            if key in data and data[key] not in choices:
+                raise SimError(400, {"error": "%s must be one of %s, got %r" % (key, choices, data[key])})
+        if "mask" in data and not (isinstance(data["mask"], str) and data["mask"]):
+            raise SimError(400, {"error": "mask must be a non-empty string"})
+        with self.lock:
+            self.settings.update((k, data[k]) for k in DEFAULT_SETTINGS if k in data)
+            return dict(self.settings)
+
+    def is_mask(self, value):
+        return isinstance(value, str) and (value == self.settings["mask"] or bool(MASK_RE.match(value)))
 
     # ---- faults
     def fault_options(self, spec):
@@ -135,10 +165,12 @@ class PingOne(SimApp):
     # ---- stores
     def store_view(self, store_id, base):
         store = copy.deepcopy(self.stores[store_id])
-        if self.settings["mask_secrets"]:
-            for key in store["configuration"]:
-                if SECRET_RE.search(key) and store["configuration"][key]:
-                    store["configuration"][key] = "********"
+        conf, read_back = store["configuration"], self.settings["read_back"]
+        for key in [k for k in conf if SECRET_RE.search(k) and conf[k]]:
+            if read_back == "masked":
+                conf[key] = self.settings["mask"]
+            elif read_back == "omitted":
+                del conf[key]
         env = store["environment"]["id"]
         store["_links"] = {"self": {"href": "%s/v1/environments/%s/propagation/stores/%s" % (base, env, store_id)},
                            "environment": {"href": "%s/v1/environments/%s" % (base, env)}}
@@ -166,12 +198,7 @@ class PingOne(SimApp):
                                "errors were in the request.",
                                [{"code": "REQUIRED_VALUE", "target": k, "message": "%s is required" % k}
                                 for k in missing])
-            conf = copy.deepcopy(body["configuration"])
-            if self.settings["mask_secrets"]:
-                # A masked value sent back unchanged keeps what is stored, as consoles do.
-                for key, value in conf.items():
-                    if value == "********":
-                        conf[key] = store["configuration"].get(key)
+            conf = self.secrets_put(store_id, store["configuration"], copy.deepcopy(body["configuration"]))
             for key in list(store):
                 if key not in READ_ONLY:
                     del store[key]
@@ -181,6 +208,39 @@ class PingOne(SimApp):
             store["configuration"] = conf
             store["updatedAt"] = iso()
             return self.store_view(store_id, base)
+
+    def secrets_put(self, store_id, stored, conf):
+        """The configuration a PUT leaves: secret fields left out or sent as a mask are kept
+        (`put_secrets: keep`) or not (`clear`: gone, or the mask stored as the value); each case recorded."""
+        keep = self.settings["put_secrets"] == "keep"
+        for key in [k for k in stored if SECRET_RE.search(k) and stored[k]]:
+            if key not in conf:
+                if keep:
+                    conf[key] = stored[key]
+                else:
+                    self.cleared_by_put.setdefault(store_id, []).append(key)
+        for key in [k for k in conf if SECRET_RE.search(k) and self.is_mask(conf[k])]:
+            self.masks_received.setdefault(store_id, []).append(key)
+            if keep and key in stored:
+                conf[key] = stored[key]
+        return conf
+
+    def edit_store(self, store_id, data):
+        """A change made in the PingOne console: configuration keys set (null deletes), applied at once
+        when `apply` (as if a revision had followed)."""
+        with self.lock:
+            store = self.stores.get(store_id)
+            if store is None:
+                raise SimError(404, {"error": "no store %s" % store_id})
+            for key, value in (data.get("configuration") or {}).items():
+                if value is None:
+                    store["configuration"].pop(key, None)
+                else:
+                    store["configuration"][key] = value
+            store["updatedAt"] = iso()
+            if data.get("apply"):
+                self.applied[store_id] = copy.deepcopy(store["configuration"])
+            return self.store_state(store_id)
 
     def create_revision(self, env_id, base):
         with self.lock:
@@ -223,21 +283,27 @@ class PingOne(SimApp):
                     "details": None if ok else "%s answered %s" % (step, err or "HTTP %s" % status)}
         return run
 
+    def store_state(self, s):
+        st, conf = self.stores[s], self.stores[s]["configuration"]
+        return {
+            "environment": st["environment"]["id"],
+            "configuration_keys": sorted(conf),
+            "scim_url": conf.get("SCIM_URL"),
+            "authentication_method": conf.get("AUTHENTICATION_METHOD"),
+            "token_fingerprint": fingerprint(conf.get("OAUTH_ACCESS_TOKEN")),
+            "applied_token_fingerprint": fingerprint((self.applied.get(s) or {}).get("OAUTH_ACCESS_TOKEN")),
+            "secrets": {k: fingerprint(v) for k, v in conf.items() if SECRET_RE.search(k) and isinstance(v, str)},
+            "overwritten_by_mask": sorted(k for k, v in conf.items() if SECRET_RE.search(k) and self.is_mask(v)),
+            "masks_received": list(self.masks_received.get(s, [])),
+            "cleared_by_put": list(self.cleared_by_put.get(s, [])),
+            "syncStatus": st.get("syncStatus"),
+            "updatedAt": st["updatedAt"],
+            "other": {k: v for k, v in st.items() if k not in ("configuration", "syncStatus")},
+        }
+
     def state(self):
         with self.lock:
-            stores = {}
-            for s, st in self.stores.items():
-                stores[s] = {
-                    "environment": st["environment"]["id"],
-                    "configuration_keys": sorted(st["configuration"]),
-                    "scim_url": st["configuration"].get("SCIM_URL"),
-                    "authentication_method": st["configuration"].get("AUTHENTICATION_METHOD"),
-                    "token_fingerprint": fingerprint(st["configuration"].get("OAUTH_ACCESS_TOKEN")),
-                    "applied_token_fingerprint": fingerprint((self.applied.get(s) or {}).get("OAUTH_ACCESS_TOKEN")),
-                    "syncStatus": st.get("syncStatus"),
-                    "updatedAt": st["updatedAt"],
-                    "other": {k: v for k, v in st.items() if k not in ("configuration", "syncStatus")},
-                }
+            stores = {s: self.store_state(s) for s in self.stores}
             return {"stores": stores, "revisions": list(self.revisions), "runs": list(self.runs),
                     "fault": dict(self.fault), "settings": dict(self.settings),
                     "requests": list(self.requests[-200:])}
@@ -299,10 +365,10 @@ class PingOne(SimApp):
         if path == "/_sim/faults" and method == "POST":
             return 200, self.set_fault(data), {}
         if path == "/_sim/config" and method == "POST":
-            with self.lock:
-                if "mask_secrets" in data:
-                    self.settings["mask_secrets"] = bool(data["mask_secrets"])
-                return 200, dict(self.settings), {}
+            return 200, self.configure(data), {}
+        m = re.match(r"^/_sim/stores/([^/]+)$", path)
+        if m and method == "POST":
+            return 200, self.edit_store(m.group(1), data), {}
         if path == "/_sim/reset" and method == "POST":
             self.reset()
             return 200, {"reset": True}, {}
