@@ -130,6 +130,27 @@ def updated_store(store, token, store_id):
     return new, changed
 
 
+def read_back(store):
+    """How the store shows its token: 'clear', 'masked' (a mask, null or empty) or 'omitted' (no key)."""
+    conf = (store or {}).get('configuration') or {}
+    if TOKEN_KEY not in conf:
+        return 'omitted'
+    return 'masked' if is_masked(conf[TOKEN_KEY]) else 'clear'
+
+
+def secrets_cleared(before, after):
+    """Secret fields other than the token that the store showed before a PUT (in clear or masked)
+    and that the store PingOne answered the PUT with no longer has: PingOne dropped what could not
+    be sent back.  [] when the answer carries no configuration (nothing to tell from)."""
+    conf_after = (after or {}).get('configuration') if isinstance(after, dict) else None
+    if not isinstance(conf_after, dict):
+        return []
+    conf_before = (before or {}).get('configuration') or {}
+    return sorted(key for key, value in conf_before.items()
+                  if key != TOKEN_KEY and _SECRET_KEY_RE.search(key) and isinstance(value, string_types)
+                  and value.strip() and conf_after.get(key) in (None, ''))
+
+
 def describe_error(status, body, doing, env_id, store_id=None):
     """(reason, code, fix) for a PingOne error answer (platform API or its token endpoint)."""
     if isinstance(body, dict) and body.get('error'):

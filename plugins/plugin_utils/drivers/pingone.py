@@ -6,15 +6,17 @@ propagation revision.
 
 Settings are proven by reading the store (a SCIM store with the bearer-token method).  Whether
 PingOne reads secrets back in clear is not documented: when it does, "holds the token" is a
-comparison; when it masks them, the cycle decides from the fingerprint it recorded after its
-last push.  A PUT never writes a masked value back into a secret field (see _pingone.updated_store).
+comparison; when it masks them or leaves them out, the cycle decides from the fingerprint it
+recorded after its last push.  A PUT never writes a masked value back into a secret field (see
+_pingone.updated_store); where PingOne then drops such a field (a PUT replaces the whole store),
+the push says which, since nothing here can put its value back.
 """
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible_collections.alation.scim.plugins.module_utils._pingone import (
-    PingOneClient, pingone_argument_spec, stored_token_matches, updated_store)
+    PingOneClient, pingone_argument_spec, read_back, secrets_cleared, stored_token_matches, updated_store)
 from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver
 
 
@@ -52,14 +54,23 @@ class PingOneDriver(Driver):
         if scim_url.rstrip('/') != self.context.scim_url.rstrip('/'):
             self.context.warn('PingOne store %s calls %s, not %s: check its SCIM_URL.'
                               % (self.store_id, scim_url or '(no SCIM_URL)', self.context.scim_url))
-        self.facts['token_read_back'] = 'masked' if stored_token_matches(self.store, '') is None else 'clear'
+        self.facts['token_read_back'] = read_back(self.store)
 
     def holds(self, token):
         return stored_token_matches(self.store, token)
 
     def push(self, token):
         new, dummy = updated_store(self.store, token, self.store_id)
-        self.client.put_store(self.store_id, new)
+        saved = self.client.put_store(self.store_id, new)
+        cleared = secrets_cleared(self.store, saved)
+        if cleared:
+            self.facts['secrets_cleared'] = cleared
+            self.context.warn(
+                'PingOne cleared %s of propagation store %s when the new token was saved: it reads these secrets '
+                'back masked, so they could not be sent back with the store, and its PUT replaces the whole store. '
+                'The store authenticates with the bearer token, so provisioning is not affected; re-enter them in '
+                'PingOne (Integrations > Provisioning > the connection) if anything else needs them.'
+                % (', '.join(cleared), self.store_id))
         revision = self.client.create_revision(self.store_id) or {}
         self.facts['revision'] = revision.get('id')
         return 'saved in propagation store %s and applied with revision %s' % (self.store_id, revision.get('id') or '-')

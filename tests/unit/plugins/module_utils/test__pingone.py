@@ -218,3 +218,73 @@ def test_throttling_beyond_budget(world, p1):
     with pytest.raises(_pingone.PingOneError) as e:
         client(world, retry_budget=3).get_store(STORE)
     assert e.value.status == 429 and "retry_budget" in e.value.message
+
+
+# ---------------------------------------------------------------- the simulator's secret knobs
+def with_client_secret(p1):
+    p1.edit_store(STORE, {"configuration": {"OAUTH_CLIENT_SECRET": "client-secret-" + "k" * 16}})
+
+
+@pytest.mark.parametrize("read_back", ["masked", "omitted"])
+def test_sim_read_back_masks_or_omits_every_secret(world, p1, read_back):
+    with_client_secret(p1)
+    p1.configure({"read_back": read_back})
+    conf = client(world).get_store(STORE)["configuration"]
+    for key in ("OAUTH_ACCESS_TOKEN", "OAUTH_CLIENT_SECRET"):
+        assert conf.get(key, "absent") == ("********" if read_back == "masked" else "absent")
+    assert conf["SCIM_URL"].endswith("/scim/v2/")
+    assert _pingone.read_back({"configuration": conf}) == read_back
+    assert _pingone.stored_token_matches({"configuration": conf}, OLD_TOKEN) is None
+
+
+@pytest.mark.parametrize("put_secrets", ["clear", "keep"])
+def test_sim_records_a_mask_written_back_in_either_mode(world, p1, put_secrets):
+    """A client that PUTs the store as read when PingOne masks: the mask overwrites the secret
+    (`clear`) or is ignored (`keep`); either way the simulator's state says a mask came in."""
+    with_client_secret(p1)
+    p1.configure({"read_back": "masked", "put_secrets": put_secrets})
+    c = client(world)
+    store = c.get_store(STORE)
+    before = p1.state()["stores"][STORE]["secrets"]
+    store["configuration"]["OAUTH_ACCESS_TOKEN"] = NEW_TOKEN
+    c.put_store(STORE, store)  # OAUTH_CLIENT_SECRET still "********"
+    st = p1.state()["stores"][STORE]
+    assert st["masks_received"] == ["OAUTH_CLIENT_SECRET"]
+    assert st["token_fingerprint"] == pingone_server.fingerprint(NEW_TOKEN)
+    if put_secrets == "clear":
+        assert st["overwritten_by_mask"] == ["OAUTH_CLIENT_SECRET"]
+        assert st["secrets"]["OAUTH_CLIENT_SECRET"] == pingone_server.fingerprint("********")
+    else:
+        assert st["overwritten_by_mask"] == [] and st["secrets"] == dict(before, OAUTH_ACCESS_TOKEN=st["token_fingerprint"])
+
+
+@pytest.mark.parametrize("put_secrets", ["clear", "keep"])
+def test_sim_put_without_a_secret_clears_or_keeps_it(world, p1, put_secrets):
+    with_client_secret(p1)
+    p1.configure({"put_secrets": put_secrets})
+    c = client(world)
+    store = c.get_store(STORE)
+    del store["configuration"]["OAUTH_CLIENT_SECRET"]
+    c.put_store(STORE, store)
+    st = p1.state()["stores"][STORE]
+    assert ("OAUTH_CLIENT_SECRET" in st["secrets"]) is (put_secrets == "keep")
+    assert st["cleared_by_put"] == ([] if put_secrets == "keep" else ["OAUTH_CLIENT_SECRET"])
+    assert st["masks_received"] == [] and st["overwritten_by_mask"] == []
+
+
+def test_sim_settings_are_checked_and_reset(world, p1):
+    for bad in ({"read_back": "hidden"}, {"put_secrets": "merge"}, {"mask": ""}):
+        with pytest.raises(pingone_server.SimError) as e:
+            p1.configure(bad)
+        assert e.value.status == 400
+    p1.configure({"read_back": "omitted", "put_secrets": "keep"})
+    p1.reset()
+    assert p1.state()["settings"] == {"read_back": "clear", "mask": "********", "put_secrets": "clear"}
+
+
+def test_secrets_cleared_names_only_what_the_answer_lost():
+    before = {"configuration": {"OAUTH_ACCESS_TOKEN": "****", "BASIC_AUTH_PASSWORD": "****",
+                                "OAUTH_CLIENT_SECRET": "****", "EMPTY_SECRET": "", "SCIM_URL": "u"}}
+    after = {"configuration": {"OAUTH_ACCESS_TOKEN": "****", "OAUTH_CLIENT_SECRET": "****", "SCIM_URL": "u"}}
+    assert _pingone.secrets_cleared(before, after) == ["BASIC_AUTH_PASSWORD"]
+    assert _pingone.secrets_cleared(before, None) == [] and _pingone.secrets_cleared(before, {}) == []
