@@ -25,10 +25,6 @@ class PingOneSim(AdminClient):
         `apply`: as if a revision followed. Returns the store's state."""
         return self._call("POST", "/_sim/stores/" + store_id, {"configuration": configuration, "apply": apply})
 
-    def set_token(self, store_id, token):
-        """PingOne holds (and provisions with) `token`, as if someone had pasted it."""
-        return self.edit_store(store_id, OAUTH_ACCESS_TOKEN=token)
-
     def sync(self, store_id):
         return self._call("POST", "/_sim/sync/" + store_id, {})
 
