@@ -128,8 +128,6 @@ class PingOne(Driver):
                 if stores[self.settings["stores"][h]]["applied_token_fingerprint"] != self.tb.token_fingerprint(h)]
 
 
-
-
 def _collection_drivers():
     """The collection's own driver classes (plugins/plugin_utils/drivers), importable from this checkout."""
     import tempfile

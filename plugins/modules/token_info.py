@@ -111,8 +111,8 @@ rotation_due:
 expiry_record:
   description:
     - The expiry record as this run left it (O(expiry_record_path)); under C(push), what the rotation cycle
-      (M(alation.scim.token_rotation_cycle)) recorded about its pushes to the IdP. Never a token: C(fingerprint) is
-      a keyed hash.
+      (M(alation.scim.token_rotation_cycle)) recorded about its pushes to the IdP. Never a token (C(fingerprint) is
+      a keyed hash).
   returned: when O(expiry_record_path) is set
   type: dict
   sample: {"version": 3, "token_present": true, "expires_epoch": 1782000000, "push": {"driver": "pingone",

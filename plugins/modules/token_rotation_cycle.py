@@ -18,18 +18,18 @@ description:
   - In order, per host. Read the IdP side first (credentials, permissions, the object that holds the token, the
     field the token goes into), so that wrong settings fail before anything changes.
   - When the driver prepares the IdP (V(entra) pauses its provisioning job) and the host's expiry record
-    (O(expiry_record_path)) says a rotation is due, prepare it (no record: the IdP is left alone); the plan is saved in the record
-    first, so that a run that dies cannot leave the IdP prepared for good.
+    (O(expiry_record_path)) says a rotation is due, prepare it (without a record the IdP is left alone); the plan is saved in
+    the record first, so that a run that dies cannot leave the IdP prepared for good.
   - One Django shell launch (M(alation.scim.token_rotate)) that decides, rotates when due (or O(force)) and reads
     the token. A hand-off driver (V(okta), V(onelogin), V(manual)) without O(operator_present) gets a read-only
-    launch instead and fails a due host with what to do: such hosts are never rotated unattended.
+    launch instead and fails a due host with what to do, since such hosts are never rotated unattended.
   - Push through the driver at once, from the controller, when the token was rotated, when an earlier rotation's
     push is still owed (the record says so), or when the IdP does not hold the current token (asked where the IdP
-    can tell; else the keyed fingerprint recorded after the last push decides). Resume the IdP. Verify: the
+    can tell; else the keyed fingerprint recorded after the last push decides). Resume the IdP. Then verify that the
     current token gets HTTP 200 from Alation's SCIM endpoint, the revoked one 401, and the driver's own check
     passes where the IdP has one.
   - One report record per host (RV(report)), also set as the fact C(alation_scim_report).
-  - The token stays in the controller process's memory: never a module argument, never in a file, never in the
+  - The token stays in the controller process's memory. It is never a module argument, never in a file, never in the
     result (except in stage V(rotate), hidden).
   - Used by the C(alation.scim.token_rotation) role for every driver; the role reads the driver's options from its
     C(alation_scim_<driver>_*) variables.
@@ -86,7 +86,7 @@ options:
   stage:
     description:
       - V(all) for every driver that pushes by itself. For a driver whose push is the role's YAML (V(custom), or a
-        hand-off with channel V(custom)): V(rotate) stops before the push and returns RV(token) (hidden) and
+        hand-off with channel V(custom)), V(rotate) stops before the push and returns RV(token) (hidden) and
         RV(rotation) when a push is needed (RV(push_needed)); V(finish) then records, resumes, verifies and reports.
     type: str
     default: all
@@ -106,7 +106,7 @@ options:
     default: false
   operator_present:
     description:
-      - For hand-off drivers, a person is there to paste the token: a due token is rotated and handed off.
+      - For hand-off drivers, a person is there to paste the token, so a due token is rotated and handed off.
     type: bool
     default: false
   base_url:
@@ -149,7 +149,7 @@ options:
     default: 3
   replicated_expires_at:
     description:
-      - With O(mode=check) on an HA secondary, after its primary rotated: the primary's new expiry (ISO 8601 UTC), which
+      - With O(mode=check) on an HA secondary, after its primary rotated, the primary's new expiry (ISO 8601 UTC), which
         the secondary must show by replication. The check re-reads up to O(verify_retries) times, O(verify_delay)
         seconds apart, and fails when it does not arrive.
     type: str

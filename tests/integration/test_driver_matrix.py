@@ -15,9 +15,7 @@ Tokens are compared and fingerprinted, never printed.
 """
 
 import hashlib
-import json
 import os
-import re
 import sys
 
 import pytest
@@ -35,7 +33,7 @@ from pingone_sim import launch as pingone_launch  # noqa: E402
 from pingone_sim.client import PingOneSim  # noqa: E402
 from sailpoint_sim import launch as isc_launch  # noqa: E402
 from sailpoint_sim.client import SailPointSim  # noqa: E402
-from testbed_fixtures import Secrets, fp  # noqa: E402
+from testbed_fixtures import Secrets, fp, reports_in  # noqa: E402
 from testbed_fixtures import testbed_cli as cli  # noqa: E402  (a name pytest does not collect)
 
 # case -> (driver, group)
@@ -221,27 +219,13 @@ def put_in_sync(fleet, run_playbook, group):
 
 
 def snapshot(fleet):
+    """{case: (rotations, token fingerprint, what the IdP holds, what it holds when it holds the host's token)}."""
     tb = fleet["testbed"]
-    return dict((case, (tb.rotations(h), fp(tb.current_token(h)), held_by_idp(fleet, case))) for case, h in HOSTS.items())
-
-
-RESULT_RE = re.compile(r"^(?:ok|changed|failed|fatal): \[([^\]]+)\] => (\{.*\})$")
-
-
-def reports_in(stdout):
-    """The last alation_scim_report each host's tasks set, from the -v output (check runs write no
-    report files; every run prints its results)."""
-    found = {}
-    for line in stdout.splitlines():
-        m = RESULT_RE.match(line.strip())
-        if m:
-            try:
-                facts = json.loads(m.group(2)).get("ansible_facts") or {}
-            except ValueError:
-                continue
-            if "alation_scim_report" in facts:
-                found[m.group(1)] = facts["alation_scim_report"]
-    return found
+    out = {}
+    for case, h in HOSTS.items():
+        token = tb.current_token(h)
+        out[case] = (tb.rotations(h), fp(token), held_by_idp(fleet, case), as_held(case, token))
+    return out
 
 
 def run_matrix(fleet, run_playbook, playbook, group, mode):
@@ -257,8 +241,9 @@ def run_matrix(fleet, run_playbook, playbook, group, mode):
 
 
 @pytest.fixture(scope="module")
-def results(fleet, run_playbook):
+def results(fleet, _playbook_runner):
     """Runs the whole matrix once: {(playbook, group, mode): (result, before, after)}."""
+    run_playbook = _playbook_runner
     out = {}
     for playbook in PLAYBOOKS:
         for group in ("api", "handoff"):
@@ -296,15 +281,14 @@ def test_matrix(results, playbook, case, mode):
     assert (r.rc == 0) == group_ok, "exit status %s of %s/%s/%s" % (r.rc, playbook, group, mode)
     assert (r.stats[host]["changed"] > 0) == bool(changed), "recap of %s: %r" % (host, r.stats[host])
     assert (r.stats[host]["failed"] > 0) == (not ok), "recap of %s: %r" % (host, r.stats[host])
-    rot0, tok0, idp0 = before[case]
-    rot1, tok1, idp1 = after[case]
+    rot0, tok0, idp0, dummy = before[case]
+    rot1, tok1, idp1, current = after[case]
     rec = r.report[host]
     assert rec["action"] == action and rec["status"] == status, rec["message"]
     assert rec["idp"] == CASES[case][0] and rec["rotated"] is rotated
     if rotated:
         assert rot1 == rot0 + 1 and tok1 != tok0, "rotated once"
-        new = fleet_token(results, host)
-        assert idp1 == as_held(case, new), "the IdP does not hold the new token"
+        assert idp1 == current, "the IdP does not hold the new token"
         assert rec["days_remaining"] >= 179 and rec["previous_expires_at"] != rec["expires_at"]
         assert rec["verified"] is True
         assert rec["pushed"] is (CASES[case][1] == "api" and CASES[case][0] != "none")
@@ -314,8 +298,3 @@ def test_matrix(results, playbook, case, mode):
         assert rec["rotation_due"] is True and DUE_DAYS - 1 <= rec["days_remaining"] <= DUE_DAYS
     if playbook == "scheduled_rotation" and group == "handoff":
         assert "Nothing was rotated" in rec["message"] and "alation_scim_operator_present=true" in rec["message"]
-
-
-def fleet_token(results, host):
-    import testbed_lib
-    return testbed_lib.Testbed().current_token(host)

@@ -4,7 +4,6 @@ replication; both are reported; the IdP (one Entra app for the pair) holds the p
 Then the failover drill: the standby is promoted, and the next run rotates on the new primary.
 """
 
-import json
 import os
 import sys
 
@@ -14,8 +13,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
 
 from entra_sim.client import EntraSim  # noqa: E402
-from test_ha_pair import ha, pair  # noqa: E402,F401  (fixtures: the pair up, reset around each test)
-from testbed_fixtures import fp  # noqa: E402
+from test_ha_pair import ha, pair  # noqa: E402,F401  # pylint: disable=unused-import  (fixtures: the pair up, reset around each test)
+from testbed_fixtures import fp, reports_in  # noqa: E402
 
 PLAYBOOK = os.path.join(REPO, "playbooks", "rotate_scim.yml")
 PAIR = ("alationha1", "alationha2")
@@ -33,13 +32,12 @@ def sp(tb):
 
 
 def rotate(run_playbook, tmp_path, name, check=False):
-    reports = tmp_path / name
-    r = run_playbook(PLAYBOOK, check=check, extra_vars={
+    r = run_playbook(PLAYBOOK, check=check, verbosity=1, extra_vars={
         "alation_scim_hosts": "alation_ha", "alation_scim_idp": "entra", "alation_scim_verify_delay": 1,
-        "alation_scim_pending_marker": "/var/lib/alation_scim/it-ha/pending_push.json",
-        "alation_scim_report_dir": str(reports)})
-    with open(str(reports / "alation-scim-report.json")) as f:
-        r.report = dict((h["host"], h) for h in json.load(f)["hosts"])
+        "alation_scim_pending_marker": "/var/lib/alation_scim/it-ha/pending_push.json"})
+    dump = tmp_path / (name + ".out")
+    dump.write_text(r.stdout)
+    r.report = reports_in(r.stdout)
     return r
 
 

@@ -155,6 +155,25 @@ class PlaybookResult:
         return "PlaybookResult(rc=%r, stats=%r)" % (self.rc, self.stats)
 
 
+RESULT_RE = re.compile(r"^(?:ok|changed|failed|fatal): \[([^\]]+)\] => (\{.*\})$")
+
+
+def reports_in(stdout):
+    """{host: the last alation_scim_report its tasks set}, from -v output (every run prints its task
+    results there; a check-mode run writes no report files)."""
+    found = {}
+    for line in stdout.splitlines():
+        m = RESULT_RE.match(line.strip())
+        if m:
+            try:
+                facts = json.loads(m.group(2)).get("ansible_facts") or {}
+            except ValueError:
+                continue
+            if "alation_scim_report" in facts:
+                found[m.group(1)] = facts["alation_scim_report"]
+    return found
+
+
 def parse_recap(stdout):
     stats = {}
     in_recap = False

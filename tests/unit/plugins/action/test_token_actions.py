@@ -1,6 +1,7 @@
 """The action plugins hide any result carrying a token, and keep -vvv from printing the raw module output."""
 
 from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 from unittest import mock
 

@@ -5,6 +5,7 @@ RHEL 6, shadow-utils su, bash 5 and 4, dash), recorded by hand or read from thei
 """
 
 from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import pytest
 

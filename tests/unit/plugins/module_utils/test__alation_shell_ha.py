@@ -1,6 +1,7 @@
 """HA pairs: the payload tells a primary from a hot standby on Django's own connection, before any change."""
 
 from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import time
 

@@ -2,6 +2,9 @@
 """_pingfederate: the pure helpers, then the client over a fake transport (what it sends, how it
 reads PingFederate's answers). The driver against the simulator: tests/unit/plugins/plugin_utils/drivers."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import base64
 import copy
 import json

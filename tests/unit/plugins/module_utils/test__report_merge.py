@@ -1,6 +1,9 @@
 """Unit tests for merging fleet reports (fleet_report's `reports` option, _report.read_reports()):
 the reports of the slices of a sliced job make the outputs one run over the whole fleet makes."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import json
 import os
 

@@ -2,6 +2,9 @@
 """_sailpoint: Identity Security Cloud and IdentityIQ clients, pure helpers and a fake transport.
 The drivers against the simulators: tests/unit/plugins/plugin_utils/drivers."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import copy
 import json
 

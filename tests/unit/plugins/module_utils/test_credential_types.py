@@ -2,6 +2,9 @@
 """The AWX / Automation Platform credential types of PingFederate and SailPoint inject exactly the
 environment variables the argument specs fall back to, secrets from secret fields."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import os
 
 import pytest

@@ -7,6 +7,7 @@ test bed and the simulators, in tests/integration/test_driver_matrix.py; here ea
 """
 
 from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import json
 
@@ -287,7 +288,9 @@ def test_a_launch_that_changed_nothing_resumes_the_idp_and_says_nothing_was_rota
 
 def test_an_unreachable_host_is_reported_unreachable_and_nothing_changes():
     host = FakeHost(days=100, fail='unreachable')
-    host.read_record = lambda path: (_ for _ in ()).throw(HostError('the host is unreachable: refused', unreachable=True))
+    def unreachable(path):
+        raise HostError('the host is unreachable: refused', unreachable=True)
+    host.read_record = unreachable
     driver = FakeDriver(host)
     out = run(host, driver)
     rep = out['report']
@@ -338,7 +341,9 @@ def test_verify_fails_when_the_revoked_token_still_works():
 def test_the_drivers_own_check_failing_fails_the_run():
     host = FakeHost(days=5)
     driver = FakeDriver(host)
-    driver.verify = lambda token: (_ for _ in ()).throw(DriverError('app-1 rejects the token', fix='look at app-1'))
+    def rejects(token):
+        raise DriverError('app-1 rejects the token', fix='look at app-1')
+    driver.verify = rejects
     out = run(host, driver)
     assert out['failed_stage'] == 'verify' and 'app-1 rejects the token' in out['msg']
 

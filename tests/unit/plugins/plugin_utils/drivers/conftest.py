@@ -4,6 +4,9 @@ SCIM endpoint standing in for Alation: `make_driver(name, **options)` validates 
 the rotation cycle does (the driver's argument_spec and its required_* rules) and returns the
 driver for host alation1."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import hashlib
 import os
 import sys

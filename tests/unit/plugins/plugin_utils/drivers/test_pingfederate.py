@@ -3,6 +3,9 @@
 simulator over real HTTPS (throwaway CA, mutual TLS too) with a SCIM endpoint standing in for
 Alation; and each bad setting failing in check_settings / prepare with the cause and the fix."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import json
 import os
 import socket

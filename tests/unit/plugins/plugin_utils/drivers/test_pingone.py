@@ -4,6 +4,9 @@ over real HTTPS (throwaway CA) with a SCIM endpoint standing in for Alation, in 
 variant the simulator plays (secrets in clear, masked, left out) and both ways a PUT may treat a
 secret it does not get back (keep it, clear it)."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import json
 
 import pytest

@@ -3,6 +3,9 @@
 against the ISC simulator over real HTTPS, whose check-connection calls a SCIM endpoint standing
 in for Alation; bad settings each failing before anything changes, with the cause and the fix."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import json
 import socket
 

@@ -3,6 +3,9 @@
 against the IdentityIQ simulator (its stand-in workflow stores the token and tests the connection
 against a SCIM endpoint standing in for Alation)."""
 
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import json
 
 import pytest
