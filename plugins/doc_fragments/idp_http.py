@@ -12,12 +12,14 @@ class ModuleDocFragment(object):
 options:
   validate_certs:
     description:
-      - Verify the identity provider's TLS certificate. Only turn off against a test double.
+      - Verify the identity provider's TLS certificate. Only turn off against a throw-away lab.
     type: bool
     default: true
   ca_path:
     description:
-      - PEM CA bundle used to verify the identity provider's certificate, instead of the system's.
+      - PEM CA bundle used to verify the identity provider's certificate, instead of the system's (admin consoles
+        often have certificates from an internal CA).
+      - The PingFederate and SailPoint modules fall back to E(PINGFEDERATE_CA_PATH) and E(SAILPOINT_CA_PATH).
     type: path
   timeout:
     description:

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
     # Connection options of the PingFederate module and driver (pingfederate_argument_spec() in
-    # plugins/module_utils/_pingfederate.py); the HTTP ones are in alation.scim.api_http.
+    # plugins/module_utils/_pingfederate.py); the HTTP ones are in alation.scim.idp_http.
     DOCUMENTATION = r'''
 options:
   base_url:

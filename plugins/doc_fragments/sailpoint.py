@@ -9,7 +9,7 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     # Connection options of the SailPoint Identity Security Cloud module and driver
     # (sailpoint_argument_spec() in plugins/module_utils/_sailpoint.py); the HTTP ones are in
-    # alation.scim.api_http.
+    # alation.scim.idp_http.
     DOCUMENTATION = r'''
 options:
   tenant:

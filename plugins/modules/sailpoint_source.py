@@ -25,7 +25,7 @@ author:
   - alation.scim maintainers (@alation-scim)
 extends_documentation_fragment:
   - alation.scim.sailpoint
-  - alation.scim.api_http
+  - alation.scim.idp_http
 attributes:
   check_mode:
     support: full
