@@ -100,7 +100,8 @@ stage_lint() {
   # The file .ansible-lint leaves out for galaxy-importer's sake, linted on its own. ansible-lint
   # logs a playbook it cannot find as an ERROR line but passes: that line fails the stage.
   out="$(cd "$dest" && ANSIBLE_COLLECTIONS_PATH="$REPO_ROOT/build/collections" \
-     "$VENV/bin/ansible-lint" --profile production --offline -q --nocolor examples/ci/awx/scheduled_rotation.yml 2>&1)" ||
+     "$VENV/bin/ansible-lint" --profile production --offline -q --nocolor examples/ci/awx/scheduled_rotation.yml \
+     examples/ci/awx/merge_reports.yml 2>&1)" ||
     { echo "$out"; return 1; }
   if grep -q ERROR <<<"$out"; then echo "$out"; return 1; fi
   "$VENV/bin/antsibull-changelog" lint
@@ -158,6 +159,14 @@ stage_docs() {
   "$VENV/bin/python" tests/build/docsite_check.py "$site" "$dest" || rc=1
   echo "   site: $site/build/html/index.html"
   return $rc
+}
+
+# The monitoring kit (examples/monitoring/): promtool, from Debian's prometheus package (its service
+# is not started), checks the textfile and runs the alert rules' tests; the rules, their tests and
+# the Grafana dashboard may use only the metrics and labels the collection writes.
+stage_monitoring() {
+  ensure_command promtool prometheus || return 1
+  "$VENV/bin/python" -m pytest -q tests/monitoring --junitxml="$REPORT_DIR/monitoring.xml"
 }
 
 stage_integration() {

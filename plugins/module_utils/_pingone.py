@@ -146,9 +146,10 @@ def secrets_cleared(before, after):
     if not isinstance(conf_after, dict):
         return []
     conf_before = (before or {}).get('configuration') or {}
-    return sorted(key for key, value in conf_before.items()
-                  if key != TOKEN_KEY and _SECRET_KEY_RE.search(key) and isinstance(value, string_types)
-                  and value.strip() and conf_after.get(key) in (None, ''))
+
+    def was_set(key, value):
+        return key != TOKEN_KEY and _SECRET_KEY_RE.search(key) and isinstance(value, string_types) and value.strip()
+    return sorted(key for key, value in conf_before.items() if was_set(key, value) and conf_after.get(key) in (None, ''))
 
 
 def describe_error(status, body, doing, env_id, store_id=None):

@@ -13,7 +13,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
 
 from entra_sim.client import EntraSim  # noqa: E402
-from test_ha_pair import ha, pair  # noqa: E402,F401  # pylint: disable=unused-import  (fixtures: the pair up, reset around each test)
+# fixtures: the pair up, reset around each test
+from test_ha_pair import ha, pair  # noqa: E402,F401 pylint: disable=unused-import
 from testbed_fixtures import fp, reports_in  # noqa: E402
 
 PLAYBOOK = os.path.join(REPO, "playbooks", "rotate_scim.yml")

@@ -288,6 +288,7 @@ def test_a_launch_that_changed_nothing_resumes_the_idp_and_says_nothing_was_rota
 
 def test_an_unreachable_host_is_reported_unreachable_and_nothing_changes():
     host = FakeHost(days=100, fail='unreachable')
+
     def unreachable(path):
         raise HostError('the host is unreachable: refused', unreachable=True)
     host.read_record = unreachable
@@ -341,6 +342,7 @@ def test_verify_fails_when_the_revoked_token_still_works():
 def test_the_drivers_own_check_failing_fails_the_run():
     host = FakeHost(days=5)
     driver = FakeDriver(host)
+
     def rejects(token):
         raise DriverError('app-1 rejects the token', fix='look at app-1')
     driver.verify = rejects
