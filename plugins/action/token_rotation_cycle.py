@@ -72,17 +72,33 @@ class _Host(HostSide):
             return self.action._execute_module(module_name=module, module_args=args, task_vars=self.task_vars)
         except AnsibleConnectionFailure as e:
             # Reported as the host's status (the fleet playbooks need no reachability task of their own).
-            return {'unreachable': True, 'msg': to_text(getattr(e, 'message', e))}
+            return {'unreachable': True, 'msg': self.why_unreachable(e)}
 
     def command(self, command):
         try:
             res = self.action._low_level_execute_command(command, sudoable=True)
         except AnsibleConnectionFailure as e:
-            raise HostError('the host is unreachable: %s' % to_text(getattr(e, 'message', e)), unreachable=True)
+            raise HostError(self.why_unreachable(e), unreachable=True)
         if res.get('rc') != 0:
             raise HostError('the command on the host failed (rc=%s): %s' % (
                 res.get('rc'), to_text(res.get('stderr') or res.get('stdout') or '').strip()[:500]))
         return to_text(res.get('stdout') or '')
+
+    def why_unreachable(self, error):
+        """The connection's own words: with no_log on (kept for the token's sake) ssh censors them, so
+        once the host proved unreachable, one more attempt without it says why (no token is involved)."""
+        text = to_text(getattr(error, 'message', error))
+        if 'censored' not in text:
+            return text
+        connection = self.action._connection
+        connection._play_context.no_log = False
+        try:
+            self.action._low_level_execute_command('true', sudoable=False)
+            return text
+        except AnsibleConnectionFailure as again:
+            return to_text(getattr(again, 'message', again))
+        finally:
+            connection._play_context.no_log = True
 
 
 class ActionModule(ActionBase):

@@ -217,12 +217,13 @@ def test_check_passes_warns_and_fails_the_right_hosts_and_never_changes(fleet, t
         assert result.rc == 2, result
         # Nothing changes on any host; only the report files on the controller (first run).
         assert host_changes(result) == [], result
-        # The role fails exactly the critical hosts (recorded, rescued so the others go on) ...
-        assert [h for h in EVERY if result.stats[h]["rescued"]] == ["alation3", "alation4"]
+        # The role fails exactly the critical and the unreachable hosts (recorded, rescued so the others go on) ...
+        assert [h for h in EVERY if result.stats[h]["rescued"]] == ["alation3", "alation4", OFFLINE]
         # ... warns the one under the warning threshold; the offline host is skipped, not dropped.
         assert sorted(set(re.findall(r"WARNING: the Alation SCIM token on (\S+) expires", result.stdout))) == [
             "alation2"]
-        assert result.stats[OFFLINE]["ignored"] == 1 and result.stats[OFFLINE]["unreachable"] == 0
+        # ... the offline host is reported by the cycle's one connection attempt, never dropped.
+        assert result.stats[OFFLINE]["unreachable"] == 0
         assert "NOT HEALTHY: 3 of 5 host(s) need attention (1 ok, 1 warning, 2 critical, 1 unreachable)" \
             in result.stdout
         # At the end exactly the hosts that need attention fail, each with its reason.
@@ -306,7 +307,7 @@ def test_scheduled_rotation_rotates_only_what_is_due_and_reports_every_host(flee
     assert result.rc == 2, result
     assert "NOT HEALTHY: 1 of 5 host(s) need attention (4 ok, 1 unreachable); 3 rotated" in result.stdout
     assert list(verdicts(result)) == [OFFLINE] and "Connection refused" in verdicts(result)[OFFLINE]
-    assert result.stats[OFFLINE]["ignored"] == 1 and result.stats[OFFLINE]["failed"] == 1
+    assert result.stats[OFFLINE]["unreachable"] == 0 and result.stats[OFFLINE]["failed"] == 1
     for h in ALATION:
         assert result.stats[h]["failed"] == 0 and result.stats[h]["rescued"] == 0, (h, result)
     # The fresh host changes nothing.
