@@ -298,3 +298,38 @@ def test_matrix(results, playbook, case, mode):
         assert rec["rotation_due"] is True and DUE_DAYS - 1 <= rec["days_remaining"] <= DUE_DAYS
     if playbook == "scheduled_rotation" and group == "handoff":
         assert "Nothing was rotated" in rec["message"] and "alation_scim_operator_present=true" in rec["message"]
+
+
+@pytest.mark.parametrize("group", ["api", "handoff"])
+def test_no_secret_leaks_at_vvvv_for_any_driver(fleet, _playbook_runner, group):
+    """A forced rotation of every driver case at -vvvv: no token (old or new) and no IdP secret in
+    stdout, stderr, the log, syslog, process lists, or any file on the controller or the hosts
+    (except where a hand-off is asked to put it: the Vault file, the 0600 file)."""
+    from testbed_fixtures import LeakScanner
+    tb, s = fleet["testbed"], fleet["sims"]
+    hosts = group_hosts(group)
+    scanner = LeakScanner()
+    for host in hosts:
+        scanner.add(tb.current_token(host))
+    for secret in (s["pingone"]["client_secret"], s["pingfederate"]["password"], s["sailpoint"]["client_secret"],
+                   s["iiq"]["password"], tb.entra["client_secret"]):
+        scanner.add(secret)
+    r = _playbook_runner(os.path.join(REPO, "playbooks", "rotate_scim.yml"), inventories=[fleet["inventory"]],
+                         verbosity=4, leak_scanner=scanner,
+                         env={"ANSIBLE_VAULT_PASSWORD_FILE": fleet["vault_file"]},
+                         extra_vars={"alation_scim_hosts": "matrix_" + group, "alation_scim_force_rotation": True,
+                                     "alation_scim_operator_present": True})
+    assert r.rc == 0, "forced rotation failed: %r" % r
+    for host in hosts:
+        scanner.add(tb.current_token(host))
+    scanner.scan_text("ansible-playbook stdout", r.stdout)
+    scanner.scan_text("ansible-playbook stderr", r.stderr)
+    scanner.scan_text("ANSIBLE_LOG_PATH", r.log)
+    scanner.scan_syslog()
+    scanner.scan_host_files(tb)
+    # The test's own inputs (the inventory holds the IdP secrets) and the hand-off files (asked for)
+    # are left out; everything else the run wrote next to them is scanned.
+    inputs = ("matrix.yml", "vault-password", "custom.yml", "handoff")
+    scanner.scan_files([os.path.join(str(fleet["work"]), name) for name in os.listdir(str(fleet["work"]))
+                        if name not in inputs])
+    scanner.assert_clean()
