@@ -155,7 +155,9 @@ class _SimDriver(Driver):
         self.sim.reset()
 
     def extra_vars(self):
-        return dict(("alation_scim_%s_%s" % (self.name, k), v) for k, v in self.options().items())
+        out = dict(("alation_scim_%s_%s" % (self.name, k), v) for k, v in self.options().items())
+        out["alation_scim_idp"] = self.name
+        return out
 
     def host_vars(self, host):
         return {"alation_scim_%s_%s" % (self.name, self.id_option): self.settings[self.key][host]}
