@@ -204,6 +204,13 @@ class Cycle(object):
             self.rotation_due = bool(res.get('rotation_due')) or rotated or would_rotate or bool(p['force'])
             if rotated:
                 self.out.update(rotated=True, changed=True, rotated_at=iso_utc(self.clock()))
+                if self.expiry.get('rotation_due'):
+                    # Alation 2023.3.2+ may issue tokens of 1 to 6 months: one shorter than the rotation
+                    # window would be rotated again by every run.
+                    self.warn('The new SCIM token of %s expires %s, within alation_scim_rotate_before_days (%s days): '
+                              'every run would rotate it again. Set alation_scim_rotate_before_days below the '
+                              "token's lifetime (Admin Settings > Authentication > SCIM Token)."
+                              % (self.host, self.expiry.get('expires_at'), p['rotate_before_days']))
             elif would_rotate:
                 self.out.update(changed=True, would='rotate')
             if res.get('ha_role') == 'secondary':

@@ -220,6 +220,14 @@ def test_due_host_is_prepared_rotated_pushed_resumed_and_verified_in_one_launch(
     assert host.commands == ['read', 'write', 'write'], 'one read, plan saved, one final write'
 
 
+def test_a_new_token_shorter_than_the_rotation_window_is_warned_about():
+    host = FakeHost(days=5)
+    out = run(host, FakeDriver(host), rotate_before_days=200)  # a 6-month token is due at once again
+    assert out['rotated'] and any('every run would rotate it again' in w for w in out['warnings'])
+    host = FakeHost(days=5)
+    assert 'warnings' not in run(host, FakeDriver(host))
+
+
 def test_not_due_by_its_record_asks_the_idp_and_writes_nothing():
     host = FakeHost(days=100)
     driver = FakeDriver(host)
