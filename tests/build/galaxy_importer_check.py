@@ -69,6 +69,8 @@ def main(artifact):
                GALAXY_IMPORTER_RUN_FLAKE8="true", GALAXY_IMPORTER_RUN_ANSIBLE_DOC="true",
                GALAXY_IMPORTER_CHECK_CHANGELOG="true", GALAXY_IMPORTER_CHECK_REQUIRED_TAGS="true",
                GALAXY_IMPORTER_RUN_ANSIBLE_TEST="false",
+               # as Automation Hub does for certified uploads
+               GALAXY_IMPORTER_REQUIRE_V1_OR_GREATER="true",
                GALAXY_IMPORTER_ANSIBLE_LOCAL_TMP=os.path.join(workdir, "ansible-tmp"),
                GALAXY_IMPORTER_TMP_ROOT_DIR=workdir)
     # The importer finds ansible-lint, flake8 and ansible-doc on PATH: the ones of this venv.

@@ -17,6 +17,7 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 EXPECTED_FILES = """
+CHANGELOG.rst
 .ansible-lint
 COPYING
 FILES.json
