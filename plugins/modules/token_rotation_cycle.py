@@ -25,9 +25,10 @@ description:
     launch instead and fails a due host with what to do, since such hosts are never rotated unattended.
   - Push through the driver at once, from the controller, when the token was rotated, when an earlier rotation's
     push is still owed (the record says so), or when the IdP does not hold the current token (asked where the IdP
-    can tell; else the keyed fingerprint recorded after the last push decides). Resume the IdP. Then verify that the
+    can tell; else the keyed fingerprint recorded after the last push decides). Then verify that the
     current token gets HTTP 200 from Alation's SCIM endpoint, the revoked one 401, and the driver's own check
-    passes where the IdP has one.
+    passes where the IdP has one, and only then resume the IdP (a push that fails its verification keeps the IdP
+    prepared and stays owed for the re-run).
   - One report record per host (RV(report)), also set as the fact C(alation_scim_report).
   - The token stays in the controller process's memory. It is never a module argument, never in a file, never in the
     result (except in stage V(rotate), hidden).

@@ -14,9 +14,9 @@ Per host, in the controller's worker process:
    host without an operator gets a read-only launch instead and is never rotated;
 4. push through the driver at once when the token was rotated, when an earlier rotation's push is
    owed (the record says so), or when the IdP does not hold the current token;
-5. resume the IdP (undo the preparation, also one an earlier run left behind);
-6. verify: the new token gets 200 from the host's SCIM endpoint and the old one 401, plus the
-   driver's own check;
+5. verify: the new token gets 200 from the host's SCIM endpoint and the old one 401, plus the
+   driver's own check (a push that fails it keeps the IdP prepared and stays owed);
+6. resume the IdP (undo the preparation, also one an earlier run left behind);
 7. one report record.
 
 The token stays in this process's memory: no module argument, no temp file, in a result only for
@@ -335,10 +335,12 @@ class Cycle(object):
                                 pending=False)
 
     def complete(self, token, previous, plans):
-        resumed = self.resume(plans)
-        self.write_push_state(resumed)
+        # Verified before the IdP is resumed and the push recorded: a push that does not work keeps the IdP
+        # prepared (Entra's job paused, no cycle against a broken token) and stays owed for the re-run.
         if self.p['verify'] and not self.check_mode and (self.out['rotated'] or self.out['pushed']):
             self.step('verify', self.verify, token, previous)
+        resumed = self.resume(plans)
+        self.write_push_state(resumed)
         return self.finish_report()
 
     def resume(self, plans):

@@ -328,8 +328,9 @@ def test_idp_down_after_rotation_then_rerun_finishes_with_one_rotation(testbed, 
 
 
 def test_paused_job_is_started_again_by_the_rerun(testbed, sim, run_playbook):
-    """Entra refuses the push after the rotation (wrong SCIM URL): the job stays paused, so no cycle
-    runs against the revoked token; the re-run with the fixed setting pushes and starts the job."""
+    """A push that does not work after the rotation (wrong SCIM URL: the verification fails): the job
+    stays paused, so no cycle runs against a broken token; the re-run with the fixed setting pushes,
+    verifies and starts the job."""
     host = testbed.hosts[1]
     in_sync(run_playbook, testbed, sim, [host])
     testbed.expire_in(host, 4)
@@ -340,7 +341,7 @@ def test_paused_job_is_started_again_by_the_rerun(testbed, sim, run_playbook):
     assert r.rc != 0
     assert testbed.rotations(host) == 1
     text = output(r)
-    says(text, "WAS ROTATED at", "Refusing to save credentials")
+    says(text, "WAS ROTATED at", "expected HTTP 200")
     assert sim.job(sp)["status"]["code"] == "Paused", "the job must stay paused while Entra holds a revoked token"
 
     r2 = rotate(run_playbook, limit=host)

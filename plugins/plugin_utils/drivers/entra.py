@@ -96,7 +96,11 @@ class EntraDriver(Driver):
 
     def push(self, token):
         o = self.options
-        save_credentials(self.client, self.sp_id, self.job_id, self.context.scim_url, token, o['validate_before_save'])
+        # Right after a rotation the saved token is revoked already: validating the new one first would
+        # only lengthen the outage (Entra calls Alation once more); the verification right after does it.
+        just_rotated = (getattr(self.context, 'rotation', None) or {}).get('reason') == 'rotated'
+        save_credentials(self.client, self.sp_id, self.job_id, self.context.scim_url, token,
+                         o['validate_before_save'] and not just_rotated)
         done = ['saved BaseAddress and SecretToken']
         self.job, lifted = lift_quarantine_if_needed(self.client, self.sp_id, self.job, o['lift_quarantine'],
                                                      o['wait_healthy_timeout'], warn=self.context.warn)

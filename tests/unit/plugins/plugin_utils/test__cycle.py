@@ -209,7 +209,7 @@ def test_due_host_is_prepared_rotated_pushed_resumed_and_verified_in_one_launch(
     driver = FakeDriver(host)
     out = run(host, driver)
     assert host.launches == ['alation.scim.token_rotate'] and host.rotations == 1
-    assert driver.calls == ['check_settings', 'prepare', 'push', 'resume', 'verify']
+    assert driver.calls == ['check_settings', 'prepare', 'push', 'verify', 'resume']
     assert driver.stored == host.token
     assert out['changed'] and out['rotated'] and out['pushed'] and out['verified']
     assert out['report']['action'] == 'rotated' and out['report']['status'] == 'ok'
@@ -334,7 +334,7 @@ def test_push_failure_after_the_rotation_keeps_the_idp_prepared_and_the_rerun_fi
     driver.fail = None
     out = run(host, driver)
     assert host.rotations == 1 and out['push_reason'] == 'pending' and not driver.paused
-    assert driver.calls[-3:] == ['push', 'resume', 'verify'] and out['report']['action'] == 'push_completed'
+    assert driver.calls[-3:] == ['push', 'verify', 'resume'] and out['report']['action'] == 'push_completed'
     assert 'plan' not in host.push_state() and host.push_state()['pending'] is False
     out = run(host, driver)
     assert not out['changed'], 'third run: nothing to do'
@@ -345,6 +345,17 @@ def test_verify_fails_when_the_revoked_token_still_works():
     old = host.token
     out = run(host, FakeDriver(host), scim={old: 200})
     assert out['failed_stage'] == 'verify' and 'expected HTTP 401' in out['msg'] and 'WAS ROTATED' in out['msg']
+
+
+def test_a_push_that_fails_its_verification_keeps_the_idp_prepared_and_stays_owed():
+    host = FakeHost(days=5)
+    old = host.token
+    driver = FakeDriver(host)
+    out = run(host, driver, scim={old: 200})  # the revoked token still works: not verified
+    assert out['failed_stage'] == 'verify' and driver.paused and 'resume' not in driver.calls
+    assert host.push_state()['pending'] is True and host.push_state()['plan'] == {'paused_job': 'job-1'}
+    out = run(host, driver)
+    assert out['push_reason'] == 'pending' and not driver.paused and host.push_state()['pending'] is False
 
 
 def test_the_drivers_own_check_failing_fails_the_run():
