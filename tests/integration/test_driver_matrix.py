@@ -219,12 +219,13 @@ def put_in_sync(fleet, run_playbook, group):
 
 
 def snapshot(fleet):
-    """{case: (rotations, token fingerprint, what the IdP holds, what it holds when it holds the host's token)}."""
+    """{case: (rotations, token fingerprint, what the IdP holds, what it holds when it holds the host's
+    token, Django launches so far)}."""
     tb = fleet["testbed"]
     out = {}
     for case, h in HOSTS.items():
         token = tb.current_token(h)
-        out[case] = (tb.rotations(h), fp(token), held_by_idp(fleet, case), as_held(case, token))
+        out[case] = (tb.rotations(h), fp(token), held_by_idp(fleet, case), as_held(case, token), tb.launches(h))
     return out
 
 
@@ -281,8 +282,9 @@ def test_matrix(results, playbook, case, mode):
     assert (r.rc == 0) == group_ok, "exit status %s of %s/%s/%s" % (r.rc, playbook, group, mode)
     assert (r.stats[host]["changed"] > 0) == bool(changed), "recap of %s: %r" % (host, r.stats[host])
     assert (r.stats[host]["failed"] > 0) == (not ok), "recap of %s: %r" % (host, r.stats[host])
-    rot0, tok0, idp0, dummy = before[case]
-    rot1, tok1, idp1, current = after[case]
+    rot0, tok0, idp0, dummy, launches0 = before[case]
+    rot1, tok1, idp1, current, launches1 = after[case]
+    assert launches1 - launches0 == 1, "%d Django launches on %s: every run launches once" % (launches1 - launches0, host)
     rec = r.report[host]
     assert rec["action"] == action and rec["status"] == status, rec["message"]
     assert rec["idp"] == CASES[case][0] and rec["rotated"] is rotated
@@ -333,3 +335,42 @@ def test_no_secret_leaks_at_vvvv_for_any_driver(fleet, _playbook_runner, group):
     scanner.scan_files([os.path.join(str(fleet["work"]), name) for name in os.listdir(str(fleet["work"]))
                         if name not in inputs])
     scanner.assert_clean()
+
+
+# case -> (simulator client, fault switch that fails the push only, the driver's write probe to turn off)
+PUSH_FAULTS = {
+    "pingone": ("pingone", {"mode": "down", "methods": ["PUT"]}, None),
+    "pingfederate": ("pingfederate", {"mode": "down", "methods": ["PUT"]}, "alation_scim_pingfederate_probe_write"),
+    "sailpoint": ("sailpoint", {"mode": "down", "methods": ["PATCH"]}, "alation_scim_sailpoint_probe_write"),
+    "sailpoint_iiq_workflow": ("iiq", {"mode": "down", "methods": ["POST"]}, None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PUSH_FAULTS))
+def test_idp_down_right_after_the_rotation_then_the_rerun_pushes_without_a_second_rotation(
+        fleet, _playbook_runner, case):
+    """The push fails after the rotation (the IdP down for writes only, so its settings read fine before):
+    the host fails saying when the token was rotated and how to finish; the re-run pushes the current
+    token and rotates nothing."""
+    tb, host = fleet["testbed"], HOSTS[case]
+    sim, fault, probe = PUSH_FAULTS[case]
+    fault = dict(fault)
+    put_in_sync(fleet, _playbook_runner, CASES[case][1])
+    extra = {"alation_scim_hosts": host}
+    if probe:
+        extra[probe] = False  # the probe would meet the write fault before the rotation
+    play = os.path.join(REPO, "playbooks", "rotate_scim.yml")
+    fleet["clients"][sim].fault(fault.pop("mode"), **fault)
+    try:
+        r = _playbook_runner(play, inventories=[fleet["inventory"]], extra_vars=extra)
+    finally:
+        fleet["clients"][sim].fault("none")
+    new = tb.current_token(host)
+    assert r.rc != 0 and tb.rotations(host) == 1
+    assert "WAS ROTATED at" in r.stdout and "The re-run will not rotate again" in r.stdout
+    assert held_by_idp(fleet, case) != as_held(case, new)
+    r = _playbook_runner(play, inventories=[fleet["inventory"]], extra_vars=extra, verbosity=1)
+    assert r.rc == 0, "re-run failed: %r" % r
+    assert tb.rotations(host) == 1, "the re-run rotated again"
+    assert held_by_idp(fleet, case) == as_held(case, new), "the re-run did not push the current token"
+    assert reports_in(r.stdout)[host]["action"] == "push_completed"

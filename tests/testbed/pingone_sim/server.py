@@ -28,7 +28,7 @@ Plays both hosts PingOne splits its API over (shared/reference/idp-apis.md):
   outcome in the store's syncStatus and in /_sim/state.
 
 Admin API (no auth, loopback): GET /_sim/state (secrets as fingerprints, never values), POST
-/_sim/sync/{storeID}, POST /_sim/faults {mode: none|throttle|down, count, retry_after}, POST
+/_sim/sync/{storeID}, POST /_sim/faults {mode: none|throttle|down, count, retry_after, methods}, POST
 /_sim/config {read_back, mask, put_secrets}, POST /_sim/stores/{storeID} {configuration: {key:
 value, null deletes}, apply} (a change made in the console; `apply` as if a revision followed),
 POST /_sim/workers/{clientID} {roles: [...]}, POST /_sim/reset (config file values again).
@@ -119,7 +119,12 @@ class PingOne(SimApp):
 
     # ---- faults
     def fault_options(self, spec):
-        return {"retry_after": spec.get("retry_after")}
+        # methods: only requests with these methods meet the fault (e.g. ["PUT"]: the push, not the reads)
+        return {"retry_after": spec.get("retry_after"), "methods": [m.upper() for m in spec.get("methods") or []]}
+
+    def faulted(self, method, mode):
+        methods = self.fault.get("methods") or []
+        return None if methods and method not in methods else self.take_fault(mode)
 
     # ---- auth
     def issue_token(self, env_id, headers, form):
@@ -312,12 +317,12 @@ class PingOne(SimApp):
     def handle(self, method, path, query, headers, raw):
         if path.startswith("/_sim/"):
             return self.admin(method, path, raw)
-        if self.take_fault("down"):
+        if self.faulted(method, "down"):
             return None, None, None
         base = "https://%s" % headers.get("Host", "127.0.40.1:8443")
         with self.lock:
             self.requests.append({"time": iso(), "method": method, "path": path})
-        fault = self.take_fault("throttle")
+        fault = self.faulted(method, "throttle")
         if fault:
             ra = fault.get("retry_after")
             raise p1_error(429, "REQUEST_LIMITED", "The request was rate limited.",
