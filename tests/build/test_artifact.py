@@ -116,6 +116,7 @@ roles/token_rotation/tasks/check.yml
 roles/token_rotation/tasks/confirm.yml
 roles/token_rotation/tasks/main.yml
 roles/token_rotation/tasks/summary.yml
+roles/token_rotation/tasks/yaml_push.yml
 """.split()
 
 # Galaxy's standard tags (ansible-lint's galaxy profile wants at least one of them).
