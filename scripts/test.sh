@@ -28,7 +28,7 @@ stage_unit() {
   # The simulators' own tests run here too: a test double that drifts fails them first; so do the
   # test bed's certificates (tests/testbed/test_pki.py, in a private state directory).
   "$VENV/bin/python" -m pytest -q tests/unit tests/testbed/entra_sim/test_sim.py tests/testbed/pingfederate_sim/test_sim.py \
-    tests/testbed/sailpoint_sim/test_sim.py tests/testbed/iiq_sim/test_sim.py tests/testbed/test_pki.py \
+    tests/testbed/sailpoint_sim/test_sim.py tests/testbed/iiq_sim/test_sim.py tests/testbed/test_pki.py tests/testbed/test_pidfiles.py \
     --junitxml="$REPORT_DIR/unit.xml"
 }
 
@@ -174,14 +174,24 @@ stage_integration() {
 }
 
 cd "$REPO_ROOT" || exit 1
-passed=0; failed=0; results=()
+passed=0; failed=0; results=(); failed_stages=()
 for stage in "${STAGES[@]}"; do
   log "Stage: $stage"
   started=$SECONDS
+  rm -f "$REPORT_DIR/$stage.xml"  # a report left by an earlier run must not explain this one
   if "stage_${stage//-/_}"; then
     passed=$((passed + 1)); results+=("PASS  $stage ($((SECONDS - started)) s)")
   else
     failed=$((failed + 1)); results+=("FAIL  $stage ($((SECONDS - started)) s)")
+    failed_stages+=("$stage")
+  fi
+done
+
+# Why each failed stage failed, last in the log (where CI systems that keep a tail still show it).
+for stage in "${failed_stages[@]}"; do
+  if [ -f "$REPORT_DIR/$stage.xml" ]; then
+    log "Why $stage failed (from $REPORT_DIR/$stage.xml)"
+    "$VENV/bin/python" "$REPO_ROOT/scripts/lib/junit_digest.py" "$REPORT_DIR/$stage.xml"
   fi
 done
 

@@ -9,11 +9,13 @@ import os
 import json
 import re
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
 
 import pytest
+import testbed_fixtures
 import testbed_lib
 from testbed_fixtures import LeakScanner
 
@@ -368,3 +370,51 @@ def test_run_playbook_reports_failures_per_host(testbed, run_playbook):
     assert r.rc == 2
     assert r.stats["alation2"]["failed"] == 1 and r.stats["alation1"]["failed"] == 0
     assert sorted(r.stats) == ["alation1", "alation2"]
+
+
+def test_up_after_processes_died_without_down(testbed):
+    """A machine made from a disk image (a CI runner, a reboot) finds pid files and namespace records
+    of processes that are gone, and pids and namespace ids get reused. Played here: alation2's
+    processes die, its records then name alation1's live namespace and an unrelated process. `up`
+    must bring alation2 back and touch neither alation1 nor the unrelated process."""
+    decoy = subprocess.Popen(["sleep", "300"])
+    a1, a2 = "alation1", "alation2"
+    run1, run2 = (os.path.join(testbed.host_dir(h), "run") for h in (a1, a2))
+    try:
+        with open(os.path.join(run1, "sshd.pid")) as f:
+            sshd1 = int(f.read())
+        with open(os.path.join(run2, "ns")) as f:
+            ns2 = f.read().strip()
+        victims = [int(p) for p in os.listdir("/proc") if p.isdigit() and _pid_ns(int(p)) == ns2]
+        assert victims, "alation2 has no processes to kill"
+        for pid in victims:
+            os.kill(pid, 9)
+        deadline = time.time() + 10
+        while time.time() < deadline and any(_pid_ns(p) == ns2 for p in victims):
+            time.sleep(0.05)
+        with open(os.path.join(run2, "ns"), "w") as f:
+            f.write(_pid_ns(sshd1) + "\n")  # a reused namespace id
+        with open(os.path.join(run2, "sshd.pid"), "w") as f:
+            f.write("%d\n" % decoy.pid)  # a reused pid
+
+        out = testbed_fixtures.testbed_cli("up", "--hosts", "3", "--plain-hosts", "1",
+                                           "--controller-python", sys.executable)
+
+        assert "1 (re)started" in out, out[-2000:]
+        assert decoy.poll() is None, "up killed a process that was not the test bed's"
+        with open(os.path.join(run1, "sshd.pid")) as f:
+            assert int(f.read()) == sshd1 and _pid_ns(sshd1), "up restarted or killed alation1"
+        for h in (a1, a2):
+            r = testbed.ssh(h, "sudo -n id -un")
+            assert (r.returncode, r.stdout.strip()) == (0, "root"), (h, r.stderr)
+            assert testbed.scim_get(h, testbed.current_token(h)) == 200, h
+    finally:
+        decoy.kill()
+        decoy.wait()
+
+
+def _pid_ns(pid):
+    try:
+        return os.readlink("/proc/%d/ns/mnt" % pid)
+    except OSError:
+        return None

@@ -90,6 +90,14 @@ def pid_alive(pid):
         return False
 
 
+def process_name(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 def read_pid(path):
     try:
         with open(path) as f:
@@ -189,8 +197,8 @@ def ensure_rsyslog():
     conf = os.path.join(STATE_DIR, "rsyslog.conf")
     pidfile = os.path.join(STATE_DIR, "rsyslogd.pid")
     pid = read_pid(pidfile)
-    if pid and pid_alive(pid) and os.path.exists("/dev/log"):
-        return
+    if pid and pid_alive(pid) and process_name(pid) == "rsyslogd" and os.path.exists("/dev/log"):
+        return  # (the name check: after a reboot the pid file may name another process)
     others = subprocess.run(["pgrep", "-x", "rsyslogd"], check=False, stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
     if others and os.path.exists("/dev/log"):
         log("a syslog daemon not started by the test bed is running (pid %s); using it" % ",".join(others))
@@ -433,9 +441,25 @@ def prepare_alation(tb, host, database=None):
 ns_of = accounts.mount_ns
 
 
+def in_host_namespace(pid, host):
+    """Whether process `pid` runs in `host`'s mount namespace: that namespace has the host's own
+    /etc/init.d bound in (hostns.sh). A namespace id alone is not enough: ids are reused, and a
+    record left from before a reboot (or from a host that died) may name another host's namespace."""
+    suffix = "/hosts/%s/initd" % host
+    try:
+        with open("/proc/%d/mountinfo" % pid) as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 4 and fields[4] == "/etc/init.d" and fields[3].endswith(suffix):
+                    return True
+    except OSError:
+        pass
+    return False
+
+
 def host_running(tb, host):
     pid = read_pid(os.path.join(tb.host_dir(host), "run", "sshd.pid"))
-    return bool(pid and pid_alive(pid) and port_open(tb.address(host), SSH_PORT))
+    return bool(pid and pid_alive(pid) and in_host_namespace(pid, host) and port_open(tb.address(host), SSH_PORT))
 
 
 def stop_host(tb, host):
@@ -449,7 +473,8 @@ def stop_host(tb, host):
     if not ns or ns == ns_of(1) or ns == ns_of(os.getpid()):
         return
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and ns_of(int(p)) == ns]
+        pids = [int(p) for p in os.listdir("/proc")
+                if p.isdigit() and ns_of(int(p)) == ns and in_host_namespace(int(p), host)]
         if not pids:
             break
         for pid in pids:
@@ -473,12 +498,14 @@ def stop_host(tb, host):
 def start_host(tb, host, kind):
     hd = tb.host_dir(host)
     logf = open(os.path.join(hd, "host.log"), "ab")
+    offset = logf.tell()
     proc = subprocess.Popen(
         ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", os.path.join(FILES, "hostns.sh"),
          hd, kind, STATE_DIR, ALATION_VERSION],
         stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
     )
     logf.close()
+    proc.log_offset = offset  # host.log keeps every start: an error shows this one's part only
     return proc
 
 
@@ -487,7 +514,9 @@ def wait_host(tb, host, kind, proc, timeout=60):
 
     def ready():
         if proc.poll() is not None:
-            tail = open(os.path.join(tb.host_dir(host), "host.log"), errors="replace").read()[-2000:]
+            with open(os.path.join(tb.host_dir(host), "host.log"), "rb") as f:
+                f.seek(getattr(proc, "log_offset", 0))
+                tail = f.read().decode(errors="replace")[-2000:] or "(empty)"
             raise RuntimeError("%s exited during start-up (rc=%s); host.log:\n%s" % (host, proc.returncode, tail))
         if not port_open(addr, SSH_PORT):
             return False
@@ -542,8 +571,8 @@ def entra_config(tb, hosts):
 
 def stop_entra():
     pidfile = os.path.join(STATE_DIR, "entra", "server.pid")
-    pid = read_pid(pidfile)
-    if pid and pid_alive(pid):
+    pid = simbase.read_pid_file(pidfile)
+    if pid:
         os.kill(pid, signal.SIGTERM)
         deadline = time.time() + 5
         while time.time() < deadline and pid_alive(pid):
@@ -565,8 +594,8 @@ def start_entra(tb, hosts, python):
     stamp = os.path.join(d, "running.hash")
     # The interpreter is not part of the stamp: restarting under a running session hurts more.
     want = file_hash(ENTRA_SERVER, *simbase.SHARED_CODE, info["config"], crt)
-    pid = read_pid(pidfile)
-    if pid and pid_alive(pid) and os.path.exists(stamp) and open(stamp).read().strip() == want \
+    pid = simbase.read_pid_file(pidfile)
+    if pid and os.path.exists(stamp) and open(stamp).read().strip() == want \
             and port_open(ENTRA_ADDRESS, SCIM_PORT):
         return info
     stop_entra()
@@ -586,7 +615,7 @@ def start_entra(tb, hosts, python):
     if proc.poll() is not None:
         tail = open(os.path.join(d, "server.log"), errors="replace").read()[-2000:]
         raise RuntimeError("Entra simulator exited (rc=%s):\n%s" % (proc.returncode, tail))
-    write(pidfile, "%d\n" % proc.pid)
+    simbase.write_pid_file(pidfile, proc.pid)
     write(stamp, want + "\n")
     log("Entra simulator up at https://%s:%d (pid %d)" % (ENTRA_ADDRESS, SCIM_PORT, proc.pid))
     return info

@@ -463,6 +463,35 @@ def _alive(pid):
         return False
 
 
+def _identity(pid):
+    """'<pid> <start time> <boot id>': names one process for good. A bare pid does not: after a
+    reboot (a machine made from a disk image, a CI runner) a pid file names whatever got that pid."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            started = f.read().rsplit(")", 1)[1].split()[19]
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+    except (OSError, IndexError):
+        return None
+    return "%d %s %s" % (pid, started, boot)
+
+
+def write_pid_file(path, pid):
+    with open(path, "w") as f:
+        f.write((_identity(pid) or str(pid)) + "\n")
+
+
+def read_pid_file(path):
+    """The pid a pid file written by write_pid_file names, if that very process still runs; else None."""
+    try:
+        with open(path) as f:
+            recorded = f.read().strip()
+        pid = int(recorded.split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if _identity(pid) == recorded else None
+
+
 def ensure_process(state_dir, argv, base_url, ca_path, config_text, wait=20):
     """Run the simulator `argv` (pid in state_dir/server.pid) unless the same config already runs."""
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
@@ -473,18 +502,13 @@ def ensure_process(state_dir, argv, base_url, ca_path, config_text, wait=20):
         with open(path, "rb") as f:  # new simulator code restarts the simulator
             digest.update(f.read())
     digest = digest.hexdigest()
-    pid = None
-    try:
-        with open(pid_file) as f:
-            pid = int(f.read().strip())
-    except (OSError, ValueError):
-        pass
+    pid = read_pid_file(pid_file)
     try:
         with open(hash_file) as f:
             same = f.read().strip() == digest
     except OSError:
         same = False
-    if pid and _alive(pid):
+    if pid:
         if same:
             try:
                 if admin_call(base_url, ca_path, "GET", "/_sim/state", timeout=5)[0] == 200:
@@ -495,8 +519,7 @@ def ensure_process(state_dir, argv, base_url, ca_path, config_text, wait=20):
     log = open(os.path.join(state_dir, "server.log"), "ab")
     proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
     log.close()
-    with open(pid_file, "w") as f:
-        f.write(str(proc.pid))
+    write_pid_file(pid_file, proc.pid)
     deadline = time.time() + wait
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -516,12 +539,10 @@ def ensure_process(state_dir, argv, base_url, ca_path, config_text, wait=20):
 def stop_process(state_dir):
     """Stop the simulator whose pid this state dir recorded (and only that one)."""
     pid_file = os.path.join(state_dir, "server.pid")
-    try:
-        with open(pid_file) as f:
-            pid = int(f.read().strip())
-    except (OSError, ValueError):
+    if not os.path.exists(pid_file):
         return False
-    if _alive(pid):
+    pid = read_pid_file(pid_file)
+    if pid:
         os.kill(pid, signal.SIGTERM)
         for _attempt in range(50):
             if not _alive(pid):

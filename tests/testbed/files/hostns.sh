@@ -28,4 +28,7 @@ if [ "$KIND" = alation ]; then
     /etc/init.d/alation start
 fi
 
+# sshd -D logs to syslog only: check its config and keys first so that a host that cannot start
+# says why in its host.log.
+/usr/sbin/sshd -t -f "$H/ssh/sshd_config"
 exec /usr/sbin/sshd -D -f "$H/ssh/sshd_config"
