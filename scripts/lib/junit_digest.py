@@ -8,6 +8,7 @@ hit), repeated lines collapsed, so the last screen of the log says why a stage f
 """
 
 import collections
+import re
 import sys
 import xml.etree.ElementTree as ET
 
@@ -23,6 +24,17 @@ def collapse(lines):
         else:
             out.append([line, 1])
     return [line if n == 1 else "%s   [x%d]" % (line, n) for line, n in out]
+
+
+LOCATION = re.compile(r"^\S+\.py:\d+")
+
+
+def essentials(text):
+    """The message, then of a pytest traceback only where it went (file:line) and what it raised
+    (E lines); other text whole."""
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    kept = [line for line in lines[1:] if LOCATION.match(line) or line.startswith("E ")]
+    return lines[:1] + kept if kept else lines
 
 
 def digest(path, max_lines=40):
@@ -43,7 +55,7 @@ def digest(path, max_lines=40):
     shown = list(problems.items())[:MAX_PROBLEMS]
     for (kind, _message), (first, text, count) in shown:
         lines.append("%s in %d test(s), first %s:" % (kind.upper(), count, first))
-        body = collapse([line.rstrip() for line in text.strip().splitlines() if line.strip()])
+        body = collapse(essentials(text))
         if len(body) > max_lines:
             body = body[:max_lines // 2] + ["   ..."] + body[-max_lines // 2:]
         lines.extend("   " + line for line in body)

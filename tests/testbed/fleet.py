@@ -442,15 +442,17 @@ ns_of = accounts.mount_ns
 
 
 def in_host_namespace(pid, host):
-    """Whether process `pid` runs in `host`'s mount namespace: that namespace has the host's own
-    /etc/init.d bound in (hostns.sh). A namespace id alone is not enough: ids are reused, and a
-    record left from before a reboot (or from a host that died) may name another host's namespace."""
-    suffix = "/hosts/%s/initd" % host
+    """Whether process `pid` runs in `host`'s mount namespace: there, the host's own directories are
+    bound in (hostns.sh: /tmp, /etc/init.d, and inside the chroot the site). A namespace id alone is
+    not enough: ids are reused, and a record left from before a reboot (or from a host that died)
+    may name another host's namespace. A chrooted process (gunicorn) sees only the mounts under its
+    root, hence any of the host's binds, not one mount point."""
+    own = "/hosts/%s/" % host
     try:
         with open("/proc/%d/mountinfo" % pid) as f:
             for line in f:
                 fields = line.split()
-                if len(fields) > 4 and fields[4] == "/etc/init.d" and fields[3].endswith(suffix):
+                if len(fields) > 4 and own in fields[3] + "/":
                     return True
     except OSError:
         pass
@@ -579,8 +581,16 @@ def stop_entra():
             time.sleep(0.05)
         if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
+    simbase.kill_strays(ENTRA_SERVER, ENTRA_ADDRESS)  # and any the pid file does not name
     if os.path.exists(pidfile):
         os.unlink(pidfile)
+
+
+def entra_answers(base_url, ca_path):
+    try:
+        return simbase.admin_call(base_url, ca_path, "GET", "/_sim/state", timeout=2)[0] == 200
+    except Exception:  # pylint: disable=broad-except  (not up yet, in any of the ways that shows)
+        return False
 
 
 def start_entra(tb, hosts, python):
@@ -606,8 +616,11 @@ def start_entra(tb, hosts, python):
         stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
     )
     logf.close()
+    # Ready = it answers its admin API over TLS (a bare TCP connect could be met by another
+    # listener), and it is still running afterwards.
+    base_url = "https://%s:%d" % (ENTRA_ADDRESS, SCIM_PORT)
     try:
-        wait_for(lambda: proc.poll() is None and port_open(ENTRA_ADDRESS, SCIM_PORT) or proc.poll() is not None,
+        wait_for(lambda: proc.poll() is not None or entra_answers(base_url, tb.ca_path),
                  30, "Entra simulator on %s:%d" % (ENTRA_ADDRESS, SCIM_PORT))
     except RuntimeError:
         proc.kill()

@@ -476,6 +476,43 @@ def _identity(pid):
     return "%d %s %s" % (pid, started, boot)
 
 
+def kill_strays(server_py, host):
+    """Kill every simulator process running `server_py` (its folder/name) on `host`, whatever its
+    pid file says: one left without a trusted pid file (an older format, a lost file) still holds
+    the address, and the next start would find its port taken. Returns how many."""
+    tail = os.path.join(os.path.basename(os.path.dirname(server_py)), os.path.basename(server_py)).encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(a.endswith(tail) for a in argv) and b"--host" in argv and host.encode() in argv:
+            found.append(int(entry))
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in found:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        deadline = time.time() + 5
+        while time.time() < deadline and any(_running(pid) for pid in found):
+            time.sleep(0.05)
+    return len(found)
+
+
+def _running(pid):
+    """Alive and not a zombie (a zombie has let go of its sockets)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def write_pid_file(path, pid):
     with open(path, "w") as f:
         f.write((_identity(pid) or str(pid)) + "\n")
@@ -516,6 +553,9 @@ def ensure_process(state_dir, argv, base_url, ca_path, config_text, wait=20):
             except Exception:
                 pass
         stop_process(state_dir)
+    scripts = [a for a in argv if a.endswith(".py")]
+    if scripts and "--host" in argv:
+        kill_strays(scripts[0], argv[argv.index("--host") + 1])
     log = open(os.path.join(state_dir, "server.log"), "ab")
     proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
     log.close()

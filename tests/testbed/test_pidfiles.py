@@ -54,3 +54,19 @@ def open_identity(pid):
     parts = simbase._identity(pid).split()  # pylint: disable=protected-access
     assert len(parts) == 3 and int(parts[0]) == pid
     return parts
+
+
+def test_kill_strays_takes_the_simulator_on_that_address_only(tmp_path):
+    script = tmp_path / "demo_sim" / "server.py"
+    script.parent.mkdir()
+    script.write_text("import time\ntime.sleep(30)\n")
+    mine = subprocess.Popen([sys.executable, str(script), "--host", "127.0.99.1"])
+    other = subprocess.Popen([sys.executable, str(script), "--host", "127.0.99.2"])
+    try:
+        assert simbase.kill_strays(str(script), "127.0.99.1") == 1
+        assert mine.wait(timeout=5) is not None
+        assert other.poll() is None, "a simulator on another address was killed"
+    finally:
+        for proc in (mine, other):
+            proc.kill()
+            proc.wait()

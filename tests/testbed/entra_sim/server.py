@@ -25,6 +25,7 @@ import json
 import os
 import re
 import secrets as _secrets
+import signal
 import ssl
 import sys
 import threading
@@ -781,8 +782,16 @@ def main(argv=None):
     sim.base_url = "https://%s:%d" % httpd.server_address[:2]
     stop = threading.Event()
     threading.Thread(target=sim.scheduler, args=(stop,), daemon=True).start()
-    sys.stderr.write("entra simulator listening on https://%s:%d\n" % (args.host, args.port))
+    sys.stderr.write("entra simulator (pid %d) listening on https://%s:%d\n" % (os.getpid(), args.host, args.port))
     sys.stderr.flush()
+
+    def stopped(signum, _frame):  # a stop leaves a trace in server.log (a silent death cost a CI run)
+        sys.stderr.write("entra simulator (pid %d) stopped by signal %d\n" % (os.getpid(), signum))
+        sys.stderr.flush()
+        os._exit(0)  # pylint: disable=protected-access
+
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGHUP, stopped)
     try:
         httpd.serve_forever()
     except KeyboardInterrupt:
