@@ -474,19 +474,8 @@ def stop_host(tb, host):
         ns = ns_of(sshd_pid)
     if not ns or ns == ns_of(1) or ns == ns_of(os.getpid()):
         return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = [int(p) for p in os.listdir("/proc")
-                if p.isdigit() and ns_of(int(p)) == ns and in_host_namespace(int(p), host)]
-        if not pids:
-            break
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.time() + 5
-        while time.time() < deadline and any(pid_alive(p) for p in pids):
-            time.sleep(0.05)
+    simbase.terminate(lambda: [int(p) for p in os.listdir("/proc")
+                               if p.isdigit() and ns_of(int(p)) == ns and in_host_namespace(int(p), host)])
     for f in ("ns", "sshd.pid"):
         try:
             os.unlink(os.path.join(hd, "run", f))

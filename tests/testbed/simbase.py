@@ -481,27 +481,41 @@ def kill_strays(server_py, host):
     pid file says: one left without a trusted pid file (an older format, a lost file) still holds
     the address, and the next start would find its port taken. Returns how many."""
     tail = os.path.join(os.path.basename(os.path.dirname(server_py)), os.path.basename(server_py)).encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % entry, "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if any(a.endswith(tail) for a in argv) and b"--host" in argv and host.encode() in argv:
-            found.append(int(entry))
+
+    def strays():
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % entry, "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if any(a.endswith(tail) for a in argv) and b"--host" in argv and host.encode() in argv:
+                found.append(int(entry))
+        return found
+
+    return terminate(strays)
+
+
+def terminate(find_pids):
+    """SIGTERM what find_pids() returns, wait up to 5 s, then SIGKILL what is left; how many were found."""
+    first = None
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in found:
+        pids = [pid for pid in find_pids() if _running(pid)]
+        first = len(pids) if first is None else first
+        if not pids:
+            break
+        for pid in pids:
             try:
                 os.kill(pid, sig)
             except OSError:
                 pass
         deadline = time.time() + 5
-        while time.time() < deadline and any(_running(pid) for pid in found):
+        while time.time() < deadline and any(_running(pid) for pid in pids):
             time.sleep(0.05)
-    return len(found)
+    return first
 
 
 def _running(pid):
