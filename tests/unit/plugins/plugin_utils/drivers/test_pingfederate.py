@@ -9,6 +9,7 @@ __metaclass__ = type
 import json
 import os
 import socket
+import time
 
 import pytest
 
@@ -62,6 +63,16 @@ def conn_state(pf):
     return pf.app.state()["connections"][CONN]
 
 
+def engine_run_with(pf, token, wait=10):
+    deadline = time.time() + wait
+    while True:
+        runs = [r for r in pf.app.state()["runs"] if r["token_fingerprint"] == fp(token)]
+        if runs or time.time() > deadline:
+            assert runs, "no provisioning run with that token within %s s" % wait
+            return runs[-1]
+        time.sleep(0.05)
+
+
 def rotation(d):
     """What the cycle does on a due host: check, prepare, (rotate), push, resume, verify."""
     d.check_settings()
@@ -88,8 +99,9 @@ def test_rotation_pushes_the_token_and_keeps_everything_else(pf, driver):
     # probe + push: two saves, the probe changed no secret
     saves = pf.app.state()["saves"]
     assert [s["changed_secrets"] for s in saves] == [[], ["Access Token"]]
-    runs = pf.app.state()["runs"]
-    assert runs and runs[-1]["result"] == "SUCCESS", "the engine did not provision with the new token"
+    # The engines provision after each save, in their own threads, so runs finish in any order
+    # (the probe's run, with the old token, may end last): the push's run is the one with the new token.
+    assert engine_run_with(pf, TOKEN)["result"] == "SUCCESS", "the engine did not provision with the new token"
     assert d.summary() == {"connection_id": CONN, "connection_name": "Alation (alation1)", "token_field": "Access Token",
                            "replicated": None}
     assert d.target() == pf.url + "/pf-admin-api/v1#spConnection=" + CONN
