@@ -576,9 +576,10 @@ def stop_entra():
 
 
 def entra_answers(base_url, ca_path):
+    # Not up yet shows in many ways (refused, reset, TLS EOF, timeout): any of them means "not yet".
     try:
         return simbase.admin_call(base_url, ca_path, "GET", "/_sim/state", timeout=2)[0] == 200
-    except Exception:  # pylint: disable=broad-except  (not up yet, in any of the ways that shows)
+    except Exception:  # pylint: disable=broad-except
         return False
 
 
