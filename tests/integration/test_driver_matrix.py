@@ -324,9 +324,7 @@ def test_no_secret_leaks_at_vvvv_for_any_driver(fleet, _playbook_runner, group):
     assert r.rc == 0, "forced rotation failed: %r" % r
     for host in hosts:
         scanner.add(tb.current_token(host))
-    scanner.scan_text("ansible-playbook stdout", r.stdout)
-    scanner.scan_text("ansible-playbook stderr", r.stderr)
-    scanner.scan_text("ANSIBLE_LOG_PATH", r.log)
+    scanner.scan_run(r)
     scanner.scan_syslog()
     scanner.scan_host_files(tb)
     # The test's own inputs (the inventory holds the IdP secrets) and the hand-off files (asked for)

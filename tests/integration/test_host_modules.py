@@ -76,9 +76,7 @@ def scanner(leak_scanner, testbed, host):
 
 def rescan(scanner, run):
     """Scan a finished run again, after tokens it created were added to the scanner."""
-    scanner.scan_text("ansible-playbook stdout", run.stdout)
-    scanner.scan_text("ansible-playbook stderr", run.stderr)
-    scanner.scan_text("ANSIBLE_LOG_PATH", run.log)
+    scanner.scan_run(run)
     scanner.scan_process_samples()
 
 

@@ -157,9 +157,7 @@ def test_rotates_due_hosts_pushes_verifies_and_leaks_nothing(testbed, sim, run_p
     # The new tokens must not show up anywhere either: stdout/stderr/log at -vvvv, syslog, argv/env.
     for h in due:
         leak_scanner.add(testbed.current_token(h))
-    leak_scanner.scan_text("stdout", r.stdout)
-    leak_scanner.scan_text("stderr", r.stderr)
-    leak_scanner.scan_text("log", r.log)
+    leak_scanner.scan_run(r)
     leak_scanner.scan_process_samples()
     leak_scanner.scan_syslog()
     leak_scanner.scan_host_logs(testbed)

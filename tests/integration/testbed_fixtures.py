@@ -275,9 +275,7 @@ class PlaybookRunner:
                 os.unlink(vars_file)
         result = PlaybookResult(cmd, proc.returncode, proc.stdout, proc.stderr, log_path, time.time() - started)
         if leak_scanner is not None:
-            leak_scanner.scan_text("ansible-playbook stdout", result.stdout)
-            leak_scanner.scan_text("ansible-playbook stderr", result.stderr)
-            leak_scanner.scan_text("ANSIBLE_LOG_PATH", result.log)
+            leak_scanner.scan_run(result)
         return result
 
 
@@ -317,6 +315,12 @@ class LeakScanner:
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         return self._check(name, text or "")
+
+    def scan_run(self, result):
+        """A playbook run's stdout, stderr and ANSIBLE_LOG_PATH (a PlaybookResult)."""
+        self.scan_text("ansible-playbook stdout", result.stdout)
+        self.scan_text("ansible-playbook stderr", result.stderr)
+        self.scan_text("ANSIBLE_LOG_PATH", result.log)
 
     def scan_files(self, paths):
         found = []
