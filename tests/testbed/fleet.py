@@ -76,18 +76,7 @@ def template(name, **values):
     return text
 
 
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
+pid_alive = simbase.running  # alive and not a zombie
 
 
 def process_name(pid):

@@ -455,14 +455,6 @@ def admin_call(base_url, ca_path, method, path, body=None, timeout=30):
             return e.code, None
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except OSError:
-        return False
-
-
 def _identity(pid):
     """'<pid> <start time> <boot id>': names one process for good. A bare pid does not: after a
     reboot (a machine made from a disk image, a CI runner) a pid file names whatever got that pid."""
@@ -503,7 +495,7 @@ def terminate(find_pids):
     """SIGTERM what find_pids() returns, wait up to 5 s, then SIGKILL what is left; how many were found."""
     first = None
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = [pid for pid in find_pids() if _running(pid)]
+        pids = [pid for pid in find_pids() if running(pid)]
         first = len(pids) if first is None else first
         if not pids:
             break
@@ -513,12 +505,12 @@ def terminate(find_pids):
             except OSError:
                 pass
         deadline = time.time() + 5
-        while time.time() < deadline and any(_running(pid) for pid in pids):
+        while time.time() < deadline and any(running(pid) for pid in pids):
             time.sleep(0.05)
     return first
 
 
-def _running(pid):
+def running(pid):
     """Alive and not a zombie (a zombie has let go of its sockets)."""
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -599,7 +591,7 @@ def stop_process(state_dir):
     if pid:
         os.kill(pid, signal.SIGTERM)
         for _attempt in range(50):
-            if not _alive(pid):
+            if not running(pid):
                 break
             time.sleep(0.1)
         else:
