@@ -376,6 +376,32 @@ def test_errors_say_what_and_fix_and_change_nothing(testbed, host, run_playbook,
     scanner.assert_clean()
 
 
+@pytest.mark.parametrize("module", ["alation.scim.token_rotate", "alation.scim.token_info"])
+def test_a_shell_slow_to_exit_is_not_waited_for(testbed, host, run_playbook, scanner, module):
+    """The module answers once the shell printed its result: after a rotation the shell's exit
+    (Django's teardown, su's session close) would be part of the outage. A shell that never exits
+    is still ended at the launch's timeout, by the module's detached watcher."""
+    timeout = 15
+    testbed.expire_in(host, 2)
+    testbed.knob(host, exit_delay=-1)
+    started = time.time()
+    args = {"timeout": timeout, "return_token": True} if module.endswith("rotate") else {"timeout": timeout}
+    run = run_playbook(playbook([(module, args)]), leak_scanner=scanner)
+    took = time.time() - started
+    assert run.rc == 0, tail(run.stdout)
+    assert took < timeout, "the run waited %.1f s for a shell that had printed its result" % took
+    assert testbed.rotations(host) == (1 if module.endswith("rotate") else 0)
+    if module.endswith("rotate"):
+        assert results(run)[0]["token_sha"] == sha(testbed.current_token(host))
+    assert testbed.django_shells(host), "the shell should still be lingering right after the run"
+    deadline = started + timeout + 3 + 5  # the timeout, the TERM-to-KILL grace (3 s), slack
+    while time.time() < deadline and testbed.django_shells(host):
+        time.sleep(0.5)
+    assert testbed.django_shells(host) == [], "the lingering shell outlived the launch's timeout"
+    scanner.scan_syslog()
+    scanner.assert_clean()
+
+
 def test_not_an_alation_host(testbed, run_playbook):
     run = run_playbook(playbook([("alation.scim.token_info", {})], host="plain1"))
     assert run.rc == 2

@@ -178,6 +178,24 @@ class ProcessTest(unittest.TestCase):
         self.assertFalse(os.path.exists('/proc/%s/cmdline' % out.split()[0]) and
                          open('/proc/%s/stat' % out.split()[0]).read().rsplit(')', 1)[1].split()[0] != 'Z')
 
+    def test_done_marker_returns_early_and_the_watcher_ends_the_shell(self):
+        started = time.time()
+        rc, out, err, timed_out = shell.run_process(['sh', '-c', 'echo $$; echo @@END@@; exec sleep 100'], '', 2,
+                                                    done_marker=b'@@END@@')
+        self.assertTrue(time.time() - started < 1.5 and rc is None and not timed_out)
+        pid = out.split()[0]
+
+        def alive():
+            try:
+                with open('/proc/%s/stat' % pid) as handle:
+                    return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
+            except (IOError, OSError):
+                return False
+        self.assertTrue(alive())
+        while alive() and time.time() - started < 2 + shell.KILL_GRACE_SECONDS + 3:
+            time.sleep(0.1)
+        self.assertFalse(alive())
+
 
 class ExpiryRecordTest(unittest.TestCase):
     """The record every launch writes (os.makedirs, os.fdopen, os.rename on the host's Python)."""

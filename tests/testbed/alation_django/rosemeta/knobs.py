@@ -26,6 +26,9 @@ DEFAULTS = {
     "db_error": False,
     # the Django shell never returns
     "hang": False,
+    # seconds the Django shell takes to exit after it ran its input (Django's teardown, a
+    # non-daemon thread, an atexit hook); -1: it never exits
+    "exit_delay": 0,
     # old Django: exec(stdin) with no globals dict (functions can't see top-level imports)
     "old_exec": False,
     # alation_django_shell prints junk and exits 0 without running its input

@@ -18,6 +18,11 @@ def alive(pid):
     return state != 'Z'
 
 
+def nice(pid):
+    with open('/proc/%d/stat' % pid) as handle:
+        return int(handle.read().rsplit(')', 1)[1].split()[16])
+
+
 def test_feeds_stdin_and_collects_both_streams():
     data = 'x' * 200000 + '\n'  # larger than a pipe buffer
     rc, out, err, timed_out = shell.run_process(['sh', '-c', 'wc -c; echo oops >&2; exit 3'], data, 10)
@@ -77,3 +82,30 @@ def test_host_lock_excludes_a_second_holder(tmp_path):
     with shell.HostLock(path, 1):
         pass
     assert oct(os.stat(path).st_mode & 0o777) == oct(0o600)
+
+
+def test_returns_at_the_done_marker_and_ends_the_shell_at_the_deadline():
+    """A shell that printed its result is not waited for (its teardown is part of the outage after a
+    rotation); a detached watcher still ends it, and what it started, at the launch's deadline."""
+    started = time.time()
+    rc, out, err, timed_out = shell.run_process(
+        ['sh', '-c', 'echo warned >&2; echo $$; setsid sh -c "echo \\$\\$; exec sleep 100" & sleep 0.3; '
+                     'echo @@END@@; exec sleep 100'], '', 3, done_marker=b'@@END@@')
+    took = time.time() - started
+    assert (rc, timed_out, err.strip()) == (None, False, 'warned')
+    assert took < 2, 'waited %.1f s for a shell that had printed its result' % took
+    pids = [int(p) for p in out.split()[:2]]
+    assert all(alive(p) for p in pids), 'the shell was killed right after its result'
+    assert [nice(p) for p in pids] == [19, 19], 'the lingering shell keeps competing for the CPU'
+    deadline = started + 3 + shell.KILL_GRACE_SECONDS + 2
+    while time.time() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.1)
+    assert not [p for p in pids if alive(p)], 'the shell outlived its deadline'
+
+
+def test_done_marker_split_across_reads_and_a_shell_that_exits_at_once():
+    rc, out, err, timed_out = shell.run_process(
+        ['sh', '-c', 'printf "@@EN"; sleep 0.2; printf "D@@\\n"; sleep 0.2'], '', 10, done_marker=b'@@END@@')
+    assert out.strip() == '@@END@@' and timed_out is False
+    rc, out, err, timed_out = shell.run_process(['sh', '-c', 'echo @@END@@; exit 4'], '', 10, done_marker=b'@@END@@')
+    assert out.strip() == '@@END@@' and rc in (None, 4)

@@ -16,6 +16,15 @@ NOISE = (
 class Command(django_shell.Command):
     def handle(self, **options):
         knobs = _knobs.load()
+        try:
+            return self.run(knobs, options)
+        finally:
+            linger = float(knobs["exit_delay"])
+            while linger < 0:
+                time.sleep(3600)
+            time.sleep(linger)
+
+    def run(self, knobs, options):
         if knobs["startup_delay"]:
             time.sleep(float(knobs["startup_delay"]))
         if knobs["shell_noise"]:
