@@ -503,64 +503,97 @@ def _descendants(pid, depth=4):
 
 
 def _yield_cpu(pid):
-    """The lowest CPU priority (nice 19) for a shell that has only its teardown left, so that it
-    does not slow what now matters on a busy host: this task's answer. Python 3.3+ (os.setpriority)."""
+    """The lowest CPU priority for a shell that has only its teardown left, so that it does not slow
+    what now matters on a busy host: this task's answer. Nice 19 (Python 3.3+: os.setpriority), and
+    where the kernel groups CPU time by session (autogroup: the shell and su each run in a session
+    of their own, so their nice alone would weigh nothing against other sessions), the nice of the
+    shell's session groups too."""
     setpriority = getattr(os, 'setpriority', None)
-    if setpriority is None:
-        return
     for target in [pid] + _descendants(pid):
         try:
-            setpriority(os.PRIO_PROCESS, target, 19)
-        except OSError:
-            pass  # gone already
+            if setpriority is not None:
+                setpriority(os.PRIO_PROCESS, target, 19)
+            with open('/proc/%d/autogroup' % target, 'w') as handle:
+                handle.write('19')
+        except (IOError, OSError):
+            pass  # gone already, or no autogroup
 
 
-def _end_detached(proc, deadline, grace=KILL_GRACE_SECONDS):
-    """Leave a shell that has printed its result to exit on its own, from a detached watcher.
+def _start_watcher():
+    """Fork the watcher that can take over a shell which answered but lingers; (pid, write end of
+    its pipe), or None where fork fails (the launch then waits for the shell's exit, as it always did).
 
-    Django's teardown and su's PAM session close take up to a second on a busy host, and after a
-    rotation that second is part of the outage (the old token is revoked, the IdP waits for the new
-    one). The watcher forks off with no tie to the task's session or output (the SSH channel
-    closes as soon as this module exits) and ends the shell's processes at the launch's deadline,
-    as the launch would have. Without fork the launch waits as it always did.
+    Forked before the shell starts, not when it is needed: until a new child has detached it holds
+    the task's output (the SSH channel) open, and on a busy host a second can pass before it runs,
+    a second the IdP would wait after a rotation.
     """
-    _yield_cpu(proc.pid)
     try:
-        watcher = os.fork()
+        read_end, write_end = os.pipe()
     except OSError:
-        watcher = None
-    if watcher is None:
-        remaining = max(0.0, deadline - time.time())
-        while proc.poll() is None and remaining > 0:
-            time.sleep(min(0.1, remaining))
-            remaining = deadline - time.time()
-        if proc.poll() is None:
-            kill_process_tree(proc, grace)
-        return
-    if watcher:
-        return
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid:
+        os.close(read_end)
+        return [pid, write_end]
     try:  # the watcher: nothing of the task survives in it (no output, no lock, no session)
         os.setsid()
-        os.nice(19)
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
-        os.closerange(3, 65536)
-        # Polls the one process it started (chroot, then su), cheaply: a scan of all of /proc at
-        # every poll costs a busy host more CPU than the launch. su exits only after what it runs,
-        # so once su is gone the shell is; a shell that lingers keeps su there, and its tree findable.
-        while _alive(proc.pid) and time.time() < deadline:
-            time.sleep(0.5)
-        sessions = set([proc.pid])
-        pids = _tree(proc.pid, sessions) if _alive(proc.pid) else None
-        if pids:
-            _signal_all(pids, proc.pid, signal.SIGTERM)
-            stop = time.time() + grace
-            while _tree(proc.pid, sessions) and time.time() < stop:
-                time.sleep(0.1)
-            _signal_all(_tree(proc.pid, sessions), proc.pid, signal.SIGKILL)
+        os.closerange(3, read_end)
+        os.closerange(read_end + 1, 65536)
+        os.nice(19)
+        order = b''
+        while True:
+            chunk = os.read(read_end, 256)
+            if not chunk:
+                break
+            order += chunk
+        if order:  # "<pid> <deadline>": a shell to end at the deadline; nothing: the launch ended it
+            pid_text, deadline_text = order.split()
+            _end_at_deadline(int(pid_text), float(deadline_text))
     finally:
         os._exit(0)
+
+
+def _release_watcher(watcher, shell_pid=None, deadline=None):
+    """Hand the watcher a lingering shell, or let it go; it exits on its own either way."""
+    if watcher is None or watcher[1] is None:
+        return
+    pid, write_end = watcher
+    watcher[1] = None
+    try:
+        if shell_pid is not None:
+            os.write(write_end, ('%d %r\n' % (shell_pid, deadline)).encode('ascii'))
+    finally:
+        os.close(write_end)
+    try:
+        os.waitpid(pid, os.WNOHANG)  # reaped here if it is done already, else by init after this module
+    except OSError:
+        pass
+
+
+def _end_at_deadline(pid, deadline, grace=KILL_GRACE_SECONDS):
+    """In the watcher: end the shell (pid: the chroot, then su) and what it runs at the deadline.
+
+    Polls the one process, cheaply: a scan of all of /proc at every poll costs a busy host more CPU
+    than the launch. su exits only after what it runs, so once su is gone the shell is; a shell that
+    lingers keeps su there, and its tree findable."""
+    while _alive(pid) and time.time() < deadline:
+        time.sleep(0.5)
+    sessions = set([pid])
+    pids = _tree(pid, sessions) if _alive(pid) else None
+    if pids:
+        _signal_all(pids, pid, signal.SIGTERM)
+        stop = time.time() + grace
+        while _tree(pid, sessions) and time.time() < stop:
+            time.sleep(0.1)
+        _signal_all(_tree(pid, sessions), pid, signal.SIGKILL)
 
 
 def _child_setup():
@@ -577,8 +610,18 @@ def run_process(argv, stdin_text, timeout, env=None, exit_grace=2.0, done_marker
     (returncode, stdout_text, stderr_text, timed_out); returncode is None when
     done_marker (bytes) showed up on stdout before the process exited: then
     the caller has what it came for and the process is left to exit on its
-    own (``_end_detached``), still ended at the deadline.
+    own, at nice 19, still ended at the deadline (``_start_watcher``).
     """
+    # Leaving a shell that answered to exit on its own needs the watcher (none: wait for the exit).
+    watcher = _start_watcher() if done_marker else None
+    try:
+        return _run_process(argv, stdin_text, timeout, env, exit_grace, done_marker if watcher else None, watcher)
+    except BaseException:
+        _release_watcher(watcher)
+        raise
+
+
+def _run_process(argv, stdin_text, timeout, env, exit_grace, done_marker, watcher):
     # run_command cannot feed stdin against a deadline nor kill the sessions the shell opens.
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
                             stderr=subprocess.PIPE, close_fds=True,
@@ -644,11 +687,16 @@ def run_process(argv, stdin_text, timeout, env=None, exit_grace=2.0, done_marker
         if err_fd in open_readers:
             readers[err_fd].extend(_read_available(err_fd))  # what su warned before the shell ran
         if proc.poll() is None:
-            _end_detached(proc, deadline)
+            _yield_cpu(proc.pid)
+            _release_watcher(watcher, proc.pid, deadline)
+        else:
+            _release_watcher(watcher)
     elif timed_out or proc.poll() is None or open_readers:
         kill_process_tree(proc)
     else:
         proc.wait()
+    if not done:
+        _release_watcher(watcher)
     stdout = b''.join(readers[out_fd]).decode('utf-8', 'replace')
     stderr = b''.join(readers[err_fd]).decode('utf-8', 'replace')
     proc.stdout.close()

@@ -23,6 +23,19 @@ def nice(pid):
         return int(handle.read().rsplit(')', 1)[1].split()[16])
 
 
+def autogroups():
+    try:
+        with open('/proc/sys/kernel/sched_autogroup_enabled') as handle:
+            return handle.read().strip() == '1'
+    except (IOError, OSError):
+        return False
+
+
+def autogroup_nice(pid):
+    with open('/proc/%d/autogroup' % pid) as handle:  # "/autogroup-123 nice 19"
+        return int(handle.read().split()[-1])
+
+
 def test_feeds_stdin_and_collects_both_streams():
     data = 'x' * 200000 + '\n'  # larger than a pipe buffer
     rc, out, err, timed_out = shell.run_process(['sh', '-c', 'wc -c; echo oops >&2; exit 3'], data, 10)
@@ -97,6 +110,8 @@ def test_returns_at_the_done_marker_and_ends_the_shell_at_the_deadline():
     pids = [int(p) for p in out.split()[:2]]
     assert all(alive(p) for p in pids), 'the shell was killed right after its result'
     assert [nice(p) for p in pids] == [19, 19], 'the lingering shell keeps competing for the CPU'
+    if autogroups():
+        assert [autogroup_nice(p) for p in pids] == [19, 19], "the lingering shell's sessions keep their CPU share"
     deadline = started + 3 + shell.KILL_GRACE_SECONDS + 2
     while time.time() < deadline and any(alive(p) for p in pids):
         time.sleep(0.1)
