@@ -50,13 +50,19 @@ class Driver:
         revoked[host], the rotation's epoch; None when it did not}."""
         raise NotImplementedError
 
+    def proven_since(self, revoked):
+        """Like holds_since, for the IdP's own proof that the token works, where it has one after
+        it holds the token (None: no such proof)."""
+        return None
+
     def in_sync(self, hosts):
         """Hosts whose current token the IdP does not hold."""
         raise NotImplementedError
 
 
 class Entra(Driver):
-    """Entra ID: holds the token once PUT secrets and validateCredentials both succeeded."""
+    """Entra ID: holds the token once PUT secrets saved it (its provisioning uses the saved secrets);
+    validateCredentials afterwards (Entra calling Alation with it) is the proof."""
     name = "entra"
 
     def prepare(self, hosts):
@@ -69,18 +75,27 @@ class Entra(Driver):
         return self.tb.entra["hosts"][host]["service_principal_id"]
 
     def push(self, host, token):
-        return idp_push.push(self.tb, host, token)[-1] in (("put", 200), ("put", 204))
+        return idp_push.ok_steps(idp_push.push(self.tb, host, token)) == ["token", "put", "validate"]
 
-    def holds_since(self, revoked):
+    def saved_and_validated(self, revoked):
+        """{host: (first successful PUT secrets after the rotation, first successful
+        validateCredentials after that PUT)}, None where not seen."""
         requests = self.sim.requests(min(revoked.values()))
         out = {}
         for h, since in revoked.items():
             mine = [r for r in requests if "/servicePrincipals/%s/" % self.sp(h) in r["path"] and r["status"] in (200, 204)
                     and r["epoch"] >= since]
             put = next((r["epoch"] for r in mine if r["method"] == "PUT" and r["path"].endswith("/secrets")), None)
-            val = next((r["epoch"] for r in mine if r["path"].endswith("/validateCredentials")), None)
-            out[h] = None if put is None or val is None else max(put, val)
+            val = None if put is None else next(
+                (r["epoch"] for r in mine if r["path"].endswith("/validateCredentials") and r["epoch"] >= put), None)
+            out[h] = (put, val)
         return out
+
+    def holds_since(self, revoked):
+        return dict((h, put) for h, (put, val) in self.saved_and_validated(revoked).items())
+
+    def proven_since(self, revoked):
+        return dict((h, val) for h, (put, val) in self.saved_and_validated(revoked).items())
 
     def in_sync(self, hosts):
         return [h for h in hosts if testbed_lib.fingerprint(self.sim.stored_token(self.sp(h))) != self.tb.token_fingerprint(h)]

@@ -213,13 +213,28 @@ def task_profile(log_text):
 
 
 # ---------------------------------------------------------------- floors
+REAPERS = []  # the floor's ssh sessions that answered and are still closing
+
+
 def django_session(tb, host, code):
-    proc = subprocess.run(tb.ssh_argv(host) + ["-o", "ControlMaster=no", "-o", "ControlPath=none", DJANGO],
-                          input=code, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=300)
-    if proc.returncode != 0:
-        raise RuntimeError("floor: the Django session on %s failed (rc=%d)" % (host, proc.returncode))
-    return proc.stdout
+    """The session's output up to its answer (a line @@...@@): like the collection's modules, the
+    floor does not wait for the shell's exit once it has what it asked for (the exit is reaped in
+    the background, and its CPU still counted: parallel_floor joins REAPERS)."""
+    proc = subprocess.Popen(tb.ssh_argv(host) + ["-o", "ControlMaster=no", "-o", "ControlPath=none", DJANGO],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            universal_newlines=True)
+    proc.stdin.write(code)
+    proc.stdin.close()
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if re.match(r"^@@.+@@$", line.strip()):
+            reaper = threading.Thread(target=lambda: (proc.stdout.read(), proc.wait()), daemon=True)
+            reaper.start()
+            REAPERS.append(reaper)
+            return "".join(lines)
+    rc = proc.wait(timeout=300)
+    raise RuntimeError("floor: the Django session on %s gave no answer (rc=%d)" % (host, rc))
 
 
 def floor_check(tb, host, driver):
@@ -273,6 +288,8 @@ def parallel_floor(tb, hosts, one, driver):
     for t in threads:
         t.join()
     wall = time.time() - started
+    while REAPERS:
+        REAPERS.pop().join()
     after = os.times()
     if errors:
         raise RuntimeError("parallel floor failed: %s" % "; ".join(errors))
@@ -359,28 +376,33 @@ class Fleet:
         r["launches"] = sorted(set(self.tb.launches(h) - launches[h] for h in self.hosts))
         if kind == "rotate":
             r["rotations"] = sorted(set(self.tb.rotations(h) - rotations[h] for h in self.hosts))
-            self.outage(r, driver, since)
+            self.outage(r, driver, since, "rotation run")
         del r["output"]
         return r
 
-    def outage(self, r, driver, since):
+    def outage(self, r, driver, since, what):
+        """The outage window of every host (r["outage_s"]), and where the driver has a proof after it
+        (Entra's validateCredentials), the time to the proof (r["proven_s"])."""
         revoked = dict((h, last_rotation_epoch(self.tb, h)) for h in self.hosts)
         if any(t is None or t < since - 1 for t in revoked.values()):
-            raise RuntimeError("the %s rotation run left hosts without a rotation: %s" % (driver, revoked))
-        holds = self.drivers[driver].holds_since(revoked)
-        windows = [None if holds[h] is None else holds[h] - revoked[h] for h in self.hosts]
-        got = [w for w in windows if w is not None]
-        r["outage_s"] = dict(median=round(statistics.median(got), 3) if got else None,
-                             max=round(max(got), 3) if got else None, missing=len(windows) - len(got))
-        bad = self.drivers[driver].in_sync(self.hosts)
+            raise RuntimeError("the %s %s left hosts without a rotation: %s" % (driver, what, revoked))
+        d = self.drivers[driver]
+        for key, seen in (("outage_s", d.holds_since(revoked)), ("proven_s", d.proven_since(revoked))):
+            if seen is None:
+                continue
+            windows = [None if seen[h] is None else seen[h] - revoked[h] for h in self.hosts]
+            got = [w for w in windows if w is not None]
+            r[key] = dict(median=round(statistics.median(got), 3) if got else None,
+                          max=round(max(got), 3) if got else None, missing=len(windows) - len(got))
+        bad = d.in_sync(self.hosts)
         if bad:
-            raise RuntimeError("after the rotation %s does not hold the current token of %s" % (driver, ", ".join(bad)))
+            raise RuntimeError("after the %s %s does not hold the current token of %s" % (what, driver, ", ".join(bad)))
 
     def floor(self, kind, driver):
+        since = time.time()
         r = parallel_floor(self.tb, self.hosts, FLOORS[kind], self.drivers[driver])
-        bad = self.drivers[driver].in_sync(self.hosts) if kind == "rotate" else []
-        if bad:
-            raise RuntimeError("after the floor %s does not hold the current token of %s" % (driver, ", ".join(bad)))
+        if kind == "rotate":
+            self.outage(r, driver, since, "floor")
         return r
 
 
