@@ -441,17 +441,22 @@ def _signal_all(pids, pgid, signum):
         pass
 
 
-def kill_process_tree(proc, grace=KILL_GRACE_SECONDS):
-    """SIGTERM the child's group, descendants and sessions; SIGKILL what remains."""
-    sessions = set([proc.pid])
-    _signal_all(_tree(proc.pid, sessions), proc.pid, signal.SIGTERM)
+def _end_tree(root_pid, grace, root_done):
+    """SIGTERM root_pid's group, descendants and sessions; SIGKILL what remains after grace
+    seconds (sooner once nothing is left and root_done())."""
+    sessions = set([root_pid])
+    _signal_all(_tree(root_pid, sessions), root_pid, signal.SIGTERM)
     deadline = time.time() + grace
     while time.time() < deadline:
-        proc.poll()
-        if not _tree(proc.pid, sessions) and proc.returncode is not None:
+        if not _tree(root_pid, sessions) and root_done():
             break
         time.sleep(0.1)
-    _signal_all(_tree(proc.pid, sessions), proc.pid, signal.SIGKILL)
+    _signal_all(_tree(root_pid, sessions), root_pid, signal.SIGKILL)
+
+
+def kill_process_tree(proc, grace=KILL_GRACE_SECONDS):
+    """SIGTERM the child's group, descendants and sessions; SIGKILL what remains."""
+    _end_tree(proc.pid, grace, lambda: proc.poll() is not None)
     proc.wait()
 
 
@@ -473,19 +478,12 @@ def _read_available(fd):
 
 
 def _alive(pid):
-    """Whether pid runs (a zombie does not); /proc, where there is one, else a signal 0."""
+    """Whether pid runs (a zombie does not), from /proc as _tree reads it."""
     try:
         with open('/proc/%d/stat' % pid) as handle:
             return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
     except (IOError, OSError, IndexError):
-        pass
-    if os.path.isdir('/proc/self'):
         return False
-    try:
-        os.kill(pid, 0)
-        return True
-    except OSError as exc:
-        return exc.errno == errno.EPERM
 
 
 def _descendants(pid, depth=4):
@@ -519,63 +517,56 @@ def _yield_cpu(pid):
             pass  # gone already, or no autogroup
 
 
-def _start_watcher():
-    """Fork the watcher that can take over a shell which answered but lingers; (pid, write end of
-    its pipe), or None where fork fails (the launch then waits for the shell's exit, as it always did).
+class _Watcher(object):
+    """A child that can take over a shell which answered but lingers, and end it at the deadline.
 
     Forked before the shell starts, not when it is needed: until a new child has detached it holds
     the task's output (the SSH channel) open, and on a busy host a second can pass before it runs,
     a second the IdP would wait after a rotation.
     """
-    try:
-        read_end, write_end = os.pipe()
-    except OSError:
-        return None
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read_end)
-        os.close(write_end)
-        return None
-    if pid:
-        os.close(read_end)
-        return [pid, write_end]
-    try:  # the watcher: nothing of the task survives in it (no output, no lock, no session)
-        os.setsid()
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-        os.closerange(3, read_end)
-        os.closerange(read_end + 1, 65536)
-        os.nice(19)
-        order = b''
-        while True:
-            chunk = os.read(read_end, 256)
-            if not chunk:
-                break
-            order += chunk
-        if order:  # "<pid> <deadline>": a shell to end at the deadline; nothing: the launch ended it
-            pid_text, deadline_text = order.split()
-            _end_at_deadline(int(pid_text), float(deadline_text))
-    finally:
-        os._exit(0)
 
+    def __init__(self):
+        """Raises OSError where there is no pipe or fork (then the launch waits for the exit)."""
+        read_end, self.write_end = os.pipe()
+        try:
+            self.pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(self.write_end)
+            raise
+        if self.pid:
+            os.close(read_end)
+            return
+        try:  # the watcher: nothing of the task survives in it (no output, no lock, no session)
+            os.setsid()
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            os.closerange(3, read_end)
+            os.closerange(read_end + 1, 65536)
+            os.nice(19)
+            order = b''
+            while True:
+                chunk = os.read(read_end, 256)
+                if not chunk:
+                    break
+                order += chunk
+            if order:  # "<pid> <deadline>": a shell to end at the deadline; nothing: the launch ended it
+                pid_text, deadline_text = order.split()
+                _end_at_deadline(int(pid_text), float(deadline_text))
+        finally:
+            os._exit(0)
 
-def _release_watcher(watcher, shell_pid=None, deadline=None):
-    """Hand the watcher a lingering shell, or let it go; it exits on its own either way."""
-    if watcher is None or watcher[1] is None:
-        return
-    pid, write_end = watcher
-    watcher[1] = None
-    try:
-        if shell_pid is not None:
-            os.write(write_end, ('%d %r\n' % (shell_pid, deadline)).encode('ascii'))
-    finally:
-        os.close(write_end)
-    try:
-        os.waitpid(pid, os.WNOHANG)  # reaped here if it is done already, else by init after this module
-    except OSError:
-        pass
+    def hand_over(self, shell_pid, deadline):
+        os.write(self.write_end, ('%d %r\n' % (shell_pid, deadline)).encode('ascii'))
+
+    def release(self):
+        """Let the watcher go (after a hand-over it goes on alone); it exits on its own."""
+        os.close(self.write_end)
+        try:
+            os.waitpid(self.pid, os.WNOHANG)  # reaped here if it is done already, else by init after this module
+        except OSError:
+            pass
 
 
 def _end_at_deadline(pid, deadline, grace=KILL_GRACE_SECONDS):
@@ -586,14 +577,8 @@ def _end_at_deadline(pid, deadline, grace=KILL_GRACE_SECONDS):
     lingers keeps su there, and its tree findable."""
     while _alive(pid) and time.time() < deadline:
         time.sleep(0.5)
-    sessions = set([pid])
-    pids = _tree(pid, sessions) if _alive(pid) else None
-    if pids:
-        _signal_all(pids, pid, signal.SIGTERM)
-        stop = time.time() + grace
-        while _tree(pid, sessions) and time.time() < stop:
-            time.sleep(0.1)
-        _signal_all(_tree(pid, sessions), pid, signal.SIGKILL)
+    if _alive(pid):
+        _end_tree(pid, grace, lambda: True)
 
 
 def _child_setup():
@@ -610,15 +595,20 @@ def run_process(argv, stdin_text, timeout, env=None, exit_grace=2.0, done_marker
     (returncode, stdout_text, stderr_text, timed_out); returncode is None when
     done_marker (bytes) showed up on stdout before the process exited: then
     the caller has what it came for and the process is left to exit on its
-    own, at nice 19, still ended at the deadline (``_start_watcher``).
+    own, at nice 19, still ended at the deadline (``_Watcher``).
     """
     # Leaving a shell that answered to exit on its own needs the watcher (none: wait for the exit).
-    watcher = _start_watcher() if done_marker else None
+    watcher = None
+    if done_marker:
+        try:
+            watcher = _Watcher()
+        except OSError:
+            pass
     try:
-        return _run_process(argv, stdin_text, timeout, env, exit_grace, done_marker if watcher else None, watcher)
-    except BaseException:
-        _release_watcher(watcher)
-        raise
+        return _run_process(argv, stdin_text, timeout, env, exit_grace, watcher and done_marker, watcher)
+    finally:
+        if watcher:
+            watcher.release()
 
 
 def _run_process(argv, stdin_text, timeout, env, exit_grace, done_marker, watcher):
@@ -688,15 +678,11 @@ def _run_process(argv, stdin_text, timeout, env, exit_grace, done_marker, watche
             readers[err_fd].extend(_read_available(err_fd))  # what su warned before the shell ran
         if proc.poll() is None:
             _yield_cpu(proc.pid)
-            _release_watcher(watcher, proc.pid, deadline)
-        else:
-            _release_watcher(watcher)
+            watcher.hand_over(proc.pid, deadline)
     elif timed_out or proc.poll() is None or open_readers:
         kill_process_tree(proc)
     else:
         proc.wait()
-    if not done:
-        _release_watcher(watcher)
     stdout = b''.join(readers[out_fd]).decode('utf-8', 'replace')
     stderr = b''.join(readers[err_fd]).decode('utf-8', 'replace')
     proc.stdout.close()
@@ -756,6 +742,16 @@ def build_command(options, line):
     # The vendor's way: the init script's shell enters the chroot as Alation's
     # user and reads commands from stdin; the Django shell gets the next line.
     return [options['init_script'], 'shell'], '%s\n%s\n' % (shell, line)
+
+
+class _NoLock(object):
+    """HostLock's stand-in for launches that change nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
 
 
 class HostLock:
@@ -1007,11 +1003,7 @@ def run_payload(options, mode, threshold_epoch, force=False, return_token=False,
     env['PATH'] = env.get('PATH', '/usr/bin:/bin') + ':/usr/sbin:/sbin'
     done = markers(nonce)[1].encode('ascii')  # the result is complete: no need to wait for the shell's exit
     try:
-        if mode == 'rotate' and allow_write:
-            with HostLock(LOCK_PATH, options['timeout']):
-                returncode, stdout, stderr, timed_out = run_process(argv, stdin_text, options['timeout'], env=env,
-                                                                    done_marker=done)
-        else:
+        with (HostLock(LOCK_PATH, options['timeout']) if mode == 'rotate' and allow_write else _NoLock()):
             returncode, stdout, stderr, timed_out = run_process(argv, stdin_text, options['timeout'], env=env,
                                                                 done_marker=done)
     except OSError as exc:
