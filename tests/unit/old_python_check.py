@@ -183,18 +183,11 @@ class ProcessTest(unittest.TestCase):
         rc, out, err, timed_out = shell.run_process(['sh', '-c', 'echo $$; echo @@END@@; exec sleep 100'], '', 2,
                                                     done_marker=b'@@END@@')
         self.assertTrue(time.time() - started < 1.5 and rc is None and not timed_out)
-        pid = out.split()[0]
-
-        def alive():
-            try:
-                with open('/proc/%s/stat' % pid) as handle:
-                    return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
-            except (IOError, OSError):
-                return False
-        self.assertTrue(alive())
-        while alive() and time.time() - started < 2 + shell.KILL_GRACE_SECONDS + 3:
+        pid = int(out.split()[0])
+        self.assertTrue(shell._alive(pid))
+        while shell._alive(pid) and time.time() - started < 2 + shell.KILL_GRACE_SECONDS + 3:
             time.sleep(0.1)
-        self.assertFalse(alive())
+        self.assertFalse(shell._alive(pid))
 
 
 class ExpiryRecordTest(unittest.TestCase):
