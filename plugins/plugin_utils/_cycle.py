@@ -60,6 +60,13 @@ STEP_NAMES = {
 }
 
 
+def warning_text(warning):
+    """A host module's warning as text: ansible-core 2.19 hands them to the action as WarningSummary
+    objects (the text in .event.msg), which json cannot serialise; older versions as strings."""
+    event = getattr(warning, 'event', None)
+    return u'%s' % (getattr(event, 'msg', None) or warning)
+
+
 class HostError(Exception):
     """A command on the host failed (the message says which and what it printed)."""
 
@@ -172,7 +179,7 @@ class Cycle(object):
             if res.get(key) is not None:
                 self.out[key] = res[key]
         for w in res.get('warnings') or []:
-            self.warn(w)
+            self.warn(warning_text(w))
 
     # ---- mode rotate ------------------------------------------------------------------------
     def rotate(self, stop_before_yaml_push=False):

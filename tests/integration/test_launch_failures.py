@@ -95,6 +95,25 @@ def test_missing_home_alone_is_a_warning_and_the_launch_works(testbed, host, run
         assert [w for w in res.get("warnings", []) if w.startswith("su warned that /home/alation")], res.get("warnings")
 
 
+def test_a_launch_warning_passes_through_the_rotation_cycle_as_text(testbed, host, run_playbook):
+    """The role's one task (alation.scim.token_rotation_cycle) passes the host module's warnings on:
+    ansible-core 2.19 hands them to the action as objects json cannot serialise, and the task failed
+    with "Object of type WarningSummary is not JSON serializable" (after rotating, for a rotation)."""
+    testbed.knob(host, alation_home="missing")
+    args = {"django_shell_command": "/opt/alation/bin/alation_django_shell"}
+    run = run_playbook(playbook([("alation.scim.token_rotation_cycle", dict(args, mode="check")),
+                                 ("alation.scim.token_rotation_cycle", dict(args, idp="none", force=True, verify=False,
+                                                                            base_url="{{ alation_scim_base_url }}"))],
+                                host=host))
+    assert run.rc == 0, tail(run.stdout)
+    check, rotation = results(run)
+    assert check["report"]["status"] == "ok" and rotation["rotated"] is True, tail(run.stdout)
+    assert testbed.rotations(host) == 1
+    for res in (check, rotation):
+        assert [w for w in res.get("warnings", []) if w.startswith("su warned that /home/alation")], res.get("warnings")
+    assert "JSON serializable" not in run.stdout + run.stderr
+
+
 def test_knobs_are_undone_by_reset(testbed, host, run_playbook):
     testbed.knob(host, chroot_user="missing", shell_command="missing", su_auth="account_expired")
     testbed.reset(host)

@@ -228,6 +228,35 @@ def test_a_new_token_shorter_than_the_rotation_window_is_warned_about():
     assert 'warnings' not in run(host, FakeDriver(host))
 
 
+class _Event(object):
+    def __init__(self, msg):
+        self.msg = msg
+
+
+class _WarningSummary(object):
+    """What ansible-core 2.19's _execute_module hands back for each module warning."""
+
+    def __init__(self, msg):
+        self.event = _Event(msg)
+
+
+class WarningHost(FakeHost):
+    def launch(self, module, args):
+        result = super(WarningHost, self).launch(module, args)
+        result['warnings'] = [_WarningSummary('su warned that /opt/alation does not exist'), 'a plain warning']
+        return result
+
+
+def test_host_module_warnings_come_back_as_text_whatever_ansible_core_made_of_them():
+    # ansible-core 2.19 gives the action WarningSummary objects: a result holding one cannot be
+    # serialised, so the host failed with "Object of type WarningSummary is not JSON serializable".
+    for mode in ('rotate', 'check'):
+        host = WarningHost(days=5)
+        out = run(host, FakeDriver(host), mode=mode)
+        assert out['warnings'][:2] == ['su warned that /opt/alation does not exist', 'a plain warning']
+        json.dumps(out)
+
+
 def test_not_due_by_its_record_asks_the_idp_and_writes_nothing():
     host = FakeHost(days=100)
     driver = FakeDriver(host)
