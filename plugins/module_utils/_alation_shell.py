@@ -1052,6 +1052,18 @@ def _read_text(path):
         return None
 
 
+def make_directory(directory):
+    """os.makedirs(directory, 0o700) that another process may have won the race for (several
+    launches at once on one host, or hosts sharing the directory): Python 2.7 has no exist_ok."""
+    if not directory or os.path.isdir(directory):
+        return
+    try:
+        os.makedirs(directory, 0o700)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST or not os.path.isdir(directory):
+            raise
+
+
 def record_expiry(module, state, now, pending=False, ha_role=None):
     """Write the expiry record (no token) when asked and not in check mode, keeping the rotation
     cycle's push state in it; `pending` marks that a push is owed (this launch rotated, or may
@@ -1072,9 +1084,7 @@ def record_expiry(module, state, now, pending=False, ha_role=None):
         return json.loads(text)
     tmp = '%s.%d.tmp' % (path, os.getpid())
     try:
-        directory = os.path.dirname(path)
-        if directory and not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)
+        make_directory(os.path.dirname(path))
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, 'w') as handle:
             handle.write(text + '\n')

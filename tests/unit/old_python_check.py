@@ -226,6 +226,32 @@ class ExpiryRecordTest(unittest.TestCase):
             shutil.rmtree(tmp)
 
 
+    def test_a_directory_made_meanwhile_by_another_launch_is_used(self):
+        import shutil
+        import tempfile
+        tmp = tempfile.mkdtemp()
+        real_isdir = os.path.isdir
+        calls = []
+
+        def isdir_before_the_other_launch(path):
+            calls.append(path)
+            return len(calls) > 1 and real_isdir(path)  # the first look misses what the other launch made
+        try:
+            directory = os.path.join(tmp, 'state')
+            os.mkdir(directory)
+            os.path.isdir = isdir_before_the_other_launch
+            try:
+                shell.make_directory(directory)  # makedirs fails with EEXIST: not an error
+            finally:
+                os.path.isdir = real_isdir
+            self.assertEqual(len(calls), 2)
+            blocker = os.path.join(tmp, 'file')
+            open(blocker, 'w').close()
+            self.assertRaises(OSError, shell.make_directory, os.path.join(blocker, 'sub'))  # not EEXIST: raised
+        finally:
+            shutil.rmtree(tmp)
+
+
 class ReportTest(unittest.TestCase):
     """The fleet report's JUnit (xml.etree) and Prometheus files, and the write that ignores the run's timestamp."""
 
