@@ -114,6 +114,7 @@ roles/token_rotation/meta/argument_specs.yml
 roles/token_rotation/meta/main.yml
 roles/token_rotation/tasks/check.yml
 roles/token_rotation/tasks/confirm.yml
+roles/token_rotation/tasks/followup.yml
 roles/token_rotation/tasks/main.yml
 roles/token_rotation/tasks/summary.yml
 roles/token_rotation/tasks/yaml_push.yml
