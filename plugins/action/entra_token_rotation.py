@@ -16,7 +16,7 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.alation.scim.plugins.action.token_rotation_cycle import ActionModule as CycleAction
-from ansible_collections.alation.scim.plugins.module_utils._alation_shell import host_argument_spec
+from ansible_collections.alation.scim.plugins.module_utils._token_state import host_argument_spec
 from ansible_collections.alation.scim.plugins.module_utils._graph import ENTRA_REQUIRED_TOGETHER, entra_argument_spec
 
 ENTRA_OPTIONS = tuple(entra_argument_spec()) + (

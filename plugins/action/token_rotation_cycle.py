@@ -22,7 +22,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.alation.scim.plugins.module_utils._alation_shell import host_argument_spec
+from ansible_collections.alation.scim.plugins.module_utils._token_state import host_argument_spec
 from ansible_collections.alation.scim.plugins.module_utils._http import ApiError
 from ansible_collections.alation.scim.plugins.plugin_utils._cycle import Cycle, HostError, HostSide, run_cycle
 from ansible_collections.alation.scim.plugins.plugin_utils.drivers import DRIVER_NAMES, driver_class

@@ -25,7 +25,8 @@ import signal
 import subprocess
 import time
 
-from ansible_collections.alation.scim.plugins.module_utils._token_state import expiry_record, host_key, record_push, with_push
+from ansible_collections.alation.scim.plugins.module_utils._token_state import (
+    expiry_record, host_key, record_push, redact, with_push)
 
 LOCK_PATH = '/var/lock/alation_scim_token.lock'
 OUTPUT_EXCERPT_LIMIT = 2000
@@ -293,21 +294,6 @@ class AlationShellError(Exception):
         self.details = {}  # extra result keys of the failure (e.g. ha_role and the expiry it saw)
 
 
-def host_argument_spec(**extra):
-    """Options shared by the host modules (doc fragment alation.scim.alation_host)."""
-    spec = dict(
-        alation_root=dict(type='path', default='/opt/alation/alation'),
-        alation_user=dict(type='str', default='alation'),
-        entry=dict(type='str', default='chroot', choices=['chroot', 'init_script']),
-        init_script=dict(type='path', default='/etc/init.d/alation'),
-        timeout=dict(type='int', default=120),
-        django_shell_command=dict(type='str', default='alation_django_shell'),
-        expiry_record_path=dict(type='path', no_log=False),
-    )
-    spec.update(extra)
-    return spec
-
-
 def markers(nonce):
     return ('@@ALATION_SCIM_BEGIN_%s@@' % nonce, '@@ALATION_SCIM_END_%s@@' % nonce)
 
@@ -325,23 +311,6 @@ def payload_line(params):
     encoded = base64.b64encode(payload_source(params).encode('utf-8')).decode('ascii')
     return ("exec(__import__('base64').b64decode('%s').decode('utf-8'), "
             "{'__name__': '__alation_scim__'})" % encoded)
-
-
-# Long runs of token-ish characters (with a digit and a letter): what a token,
-# a base64 blob or a partial result looks like; paths and words rarely do.
-_TOKENISH = re.compile(r'[A-Za-z0-9_+=-]{20,}')
-
-
-def _redact_tokenish(match):
-    text = match.group(0)
-    if re.search(r'[0-9]', text) and re.search(r'[A-Za-z]', text):
-        return '<redacted>'
-    return text
-
-
-def redact(text):
-    """Replace token-like runs: the module never knows the token's value on an error path."""
-    return _TOKENISH.sub(_redact_tokenish, text)
 
 
 def output_excerpt(text, nonce, limit=OUTPUT_EXCERPT_LIMIT):

@@ -26,12 +26,6 @@ import socket
 import time
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.urls import open_url
-
-try:
-    from http.client import HTTPException
-except ImportError:  # Python 2
-    from httplib import HTTPException
 
 
 class TransportError(Exception):
@@ -142,6 +136,14 @@ def send(method, url, headers=None, data=None, validate_certs=True, ca_path=None
     """One HTTP request; returns Response for any HTTP status, raises TransportError otherwise.
 
     ``tls`` may carry client_cert / client_key (mutual TLS), passed to open_url as they are."""
+    # Imported at the first request, not with this file: every Ansible worker that runs the rotation
+    # cycle imports this file, and ansible's urls (ssl, http.client, email ...) is about half of that
+    # import's CPU; the expiry check makes no HTTP call at all.
+    from ansible.module_utils.urls import open_url
+    try:
+        from http.client import HTTPException
+    except ImportError:  # Python 2
+        from httplib import HTTPException
     try:
         resp = open_url(url, data=data, headers=headers or {}, method=method, validate_certs=validate_certs,
                         ca_path=ca_path, timeout=timeout, follow_redirects='none', use_netrc=False, **tls)

@@ -20,7 +20,6 @@ import os
 import re
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from collections import OrderedDict
 
 # six, not the standard library: this code also runs on Python 2.7 Alation hosts.
@@ -461,6 +460,8 @@ def _describe(rec):
 
 def render_junit(records, suite=u'alation.scim.token'):
     """JUnit XML: one testcase per host; failed, unreachable and critical hosts fail."""
+    # Imported here: every worker of the rotation cycle loads this file for the report record only.
+    import xml.etree.ElementTree as ET
     head = OrderedDict([('name', _xml_text(suite)), ('tests', str(len(records))),
                         ('failures', str(sum(1 for r in records if r['status'] in UNHEALTHY))),
                         ('errors', '0'), ('skipped', '0'), ('time', '0')])

@@ -19,6 +19,7 @@ import hmac
 import json
 import math
 import os
+import re
 
 SECONDS_PER_DAY = 86400
 
@@ -159,3 +160,37 @@ def pushed_current(push, driver, target, token):
         return None
     same = getattr(hmac, 'compare_digest', None) or (lambda a, b: a == b)  # Python 2.7 < 2.7.7
     return same(token_fingerprint(token, push['salt']), push['fingerprint'])
+
+
+# Shared by the host modules and the controller's action plugins, kept out of _alation_shell.py so
+# that an Ansible worker running an action need not load (compile) the shell engine for them.
+def host_argument_spec(**extra):
+    """Options shared by the host modules (doc fragment alation.scim.alation_host)."""
+    spec = dict(
+        alation_root=dict(type='path', default='/opt/alation/alation'),
+        alation_user=dict(type='str', default='alation'),
+        entry=dict(type='str', default='chroot', choices=['chroot', 'init_script']),
+        init_script=dict(type='path', default='/etc/init.d/alation'),
+        timeout=dict(type='int', default=120),
+        django_shell_command=dict(type='str', default='alation_django_shell'),
+        expiry_record_path=dict(type='path', no_log=False),
+    )
+    spec.update(extra)
+    return spec
+
+
+# Long runs of token-ish characters (with a digit and a letter): what a token,
+# a base64 blob or a partial result looks like; paths and words rarely do.
+_TOKENISH = re.compile(r'[A-Za-z0-9_+=-]{20,}')
+
+
+def _redact_tokenish(match):
+    text = match.group(0)
+    if re.search(r'[0-9]', text) and re.search(r'[A-Za-z]', text):
+        return '<redacted>'
+    return text
+
+
+def redact(text):
+    """Replace token-like runs: the module never knows the token's value on an error path."""
+    return _TOKENISH.sub(_redact_tokenish, text)

@@ -123,8 +123,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.alation.scim.plugins.module_utils._alation_shell import (
-    ha_keys, host_argument_spec, record_expiry, run_module_payload)
-from ansible_collections.alation.scim.plugins.module_utils._token_state import describe, threshold_epoch
+    ha_keys, record_expiry, run_module_payload)
+from ansible_collections.alation.scim.plugins.module_utils._token_state import describe, host_argument_spec, threshold_epoch
 
 
 def main():

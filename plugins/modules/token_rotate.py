@@ -171,8 +171,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.alation.scim.plugins.module_utils._alation_shell import (
-    fail_module, ha_keys, host_argument_spec, record_expiry, run_module_payload, secondary_error)
-from ansible_collections.alation.scim.plugins.module_utils._token_state import describe, threshold_epoch
+    fail_module, ha_keys, record_expiry, run_module_payload, secondary_error)
+from ansible_collections.alation.scim.plugins.module_utils._token_state import describe, host_argument_spec, threshold_epoch
 
 
 def main():

@@ -33,9 +33,9 @@ import time
 from shlex import quote as shlex_quote
 
 from ansible_collections.alation.scim.plugins.module_utils import _http, _report
-from ansible_collections.alation.scim.plugins.module_utils._alation_shell import redact
 from ansible_collections.alation.scim.plugins.module_utils._token_state import (
-    host_key, iso_utc, new_salt, parse_record, pushed_current, record_push, recorded_due, token_fingerprint, with_push)
+    host_key, iso_utc, new_salt, parse_record, pushed_current, record_push, recorded_due, redact, token_fingerprint,
+    with_push)
 from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver, without_secrets
 
 HOST_OPTIONS = ('alation_root', 'alation_user', 'entry', 'init_script', 'timeout', 'django_shell_command',

@@ -225,7 +225,6 @@ class ExpiryRecordTest(unittest.TestCase):
         finally:
             shutil.rmtree(tmp)
 
-
     def test_a_directory_made_meanwhile_by_another_launch_is_used(self):
         import shutil
         import tempfile
