@@ -220,6 +220,39 @@ def first_line(error):
     return (lines[0] if lines else "unknown")[:300].replace("|", "\\|")
 
 
+def decomposition(res):
+    """The check at the targets' sizes in three steps: the floor, the launch task alone (Ansible and
+    the host module, benchmarks/one_task_check.yml), the check run as shipped."""
+    rows, lines = [], []
+    for n in TARGET_HOSTS:
+        p = point(res, n, "check", None)
+        one = pick(res, hosts=n, kind="check", what="one_task")
+        floors = [r for r in pick(res, hosts=n, kind="check", what="floor") if r.get("machine_cpu_s") is not None]
+        if p is None or not one or not floors:
+            continue
+        one_wall, one_cpu = med(r["wall_s"] for r in one), med(r["controller_cpu_s"] for r in one)
+        host_side = dict(floor=med(r["machine_cpu_s"] - r["controller_cpu_s"] for r in floors),
+                         one=med(r["machine_cpu_s"] - r["controller_cpu_s"] for r in one),
+                         run=p["machine"] - p["cpu"])
+        rows.append([str(n), fmt(p["floor"]), "%.1f (%.2fx)" % (one_wall, one_wall / p["floor"]),
+                     "%.1f (%.2fx)" % (p["wall"], p["ratio"]),
+                     "%.2f / %.2f / %.2f" % (p["floor_cpu"] / n, one_cpu / n, p["cpu"] / n),
+                     "%+.2f / %+.2f" % ((host_side["one"] - host_side["floor"]) / n, (host_side["run"] - host_side["floor"]) / n)])
+        lines.append("- %s: the launch task alone is %.2fx the floor (%.1f s over it: Ansible and the host module); "
+                     "the check run's other tasks add %.1f s (%.2f controller CPU s per host)."
+                     % (host_words(n), one_wall / p["floor"], one_wall - p["floor"], p["wall"] - one_wall,
+                        (p["cpu"] - one_cpu) / n))
+    if not rows:
+        return ""
+    return ("The check in three steps: the floor, the check's launch task alone (`benchmarks/one_task_check.yml`: "
+            "the least any playbook that runs the collection's host module needs), and the check run as shipped. "
+            "Host-side CPU is the machine's busy CPU less the controller's (the simulated hosts' sshd, sudo, the "
+            "host module's Python and Django, plus whatever else the machine ran), per host above the floor's.\n\n"
+            + table(["hosts", "floor s", "launch task alone s", "check run s",
+                     "ctrl CPU s/host: floor / task alone / run", "host-side CPU s/host over the floor: task alone / run"],
+                    rows) + "\n\n" + "\n".join(lines))
+
+
 def profiles(res):
     """Where the time goes: the task profile of the runs at 20 hosts (or the largest size up to 20)."""
     ns = [n for n in sizes(res) if n <= 20]
@@ -255,7 +288,8 @@ def text(res):
                                    "### The cost curve\n\n" + growth(res) + "\n\n![cost curve](../benchmarks/results/"
                                    "cost_curve.png)\n\n" + curve_tables(res),
                                    "### Settings, each changed alone\n\n" + settings_table(res),
-                                   "### Where the time goes\n\n" + profiles(res)) if x) + "\n"
+                                   "### Where the time goes\n\n" + "\n\n".join(
+                                       x for x in (decomposition(res), profiles(res)) if x)) if x) + "\n"
 
 
 def plot(res, path=PLOT):

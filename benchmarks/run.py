@@ -51,6 +51,8 @@ from drivers import DRIVERS  # noqa: E402  (benchmarks/, next to this file)
 
 ROTATE = os.path.join(REPO, "playbooks", "rotate_scim.yml")
 CHECK = os.path.join(REPO, "playbooks", "check_scim_expiry.yml")
+ONE_TASK = os.path.join(HERE, "one_task_check.yml")  # the check's launch task alone: Ansible + the host module
+ONE_TASK_SIZES = (1, 20)  # where it is timed: the targets' sizes
 PLAYBOOKS = {"check": CHECK, "rotate": ROTATE}
 EXAMPLE_CFG = os.path.join(REPO, "examples", "ansible.cfg")
 CPUTREE = os.path.join(HERE, "cputree.py")
@@ -343,12 +345,12 @@ class Fleet:
         cfg.read(EXAMPLE_CFG)
         return cfg[section][key]
 
-    def play(self, kind, driver, overrides=None, **extra):
+    def play(self, kind, driver, overrides=None, playbook=None, **extra):
         extra_vars = {"alation_scim_hosts": "alation"}
         extra_vars.update(self.drivers[driver].extra_vars())
         extra_vars.update(extra)
         forks = int((overrides or {}).get("defaults", {}).get("forks", self.forks))
-        return self.runner.play(PLAYBOOKS[kind], extra_vars, forks, overrides)
+        return self.runner.play(playbook or PLAYBOOKS[kind], extra_vars, forks, overrides)
 
     def sync(self, driver):
         """The IdP takes every host's current token (not measured)."""
@@ -363,14 +365,14 @@ class Fleet:
         for h in self.hosts:
             self.tb.expire_in(h, 5)
 
-    def measured(self, kind, driver, overrides=None):
+    def measured(self, kind, driver, overrides=None, playbook=None):
         """One measured playbook run; for a rotation, every token is due first. Raises on failure."""
         if kind == "rotate":
             self.expire_all()
         launches = dict((h, self.tb.launches(h)) for h in self.hosts)
         rotations = dict((h, self.tb.rotations(h)) for h in self.hosts)
         since = time.time()
-        r = self.play(kind, driver, overrides)
+        r = self.play(kind, driver, overrides, playbook)
         if r["rc"] != 0:
             raise RuntimeError("%s run with %s failed (rc=%d):\n%s" % (kind, driver, r["rc"], r["output"][-3000:]))
         r["launches"] = sorted(set(self.tb.launches(h) - launches[h] for h in self.hosts))
@@ -399,8 +401,9 @@ class Fleet:
             raise RuntimeError("after the %s %s does not hold the current token of %s" % (what, driver, ", ".join(bad)))
 
     def floor(self, kind, driver):
-        since = time.time()
+        since, machine = time.time(), busy_cpu_s()
         r = parallel_floor(self.tb, self.hosts, FLOORS[kind], self.drivers[driver])
+        r["machine_cpu_s"] = round(busy_cpu_s() - machine, 2)
         if kind == "rotate":
             self.outage(r, driver, since, "floor")
         return r
@@ -437,6 +440,10 @@ def measure_curve(fleet, n, args, res):
         log("%d hosts: check run, then its floor (%d/%d)" % (n, i + 1, repeat))
         res["runs"].append(dict(fleet.measured("check", "entra"), hosts=n, kind="check", driver=None, what="playbook"))
         res["runs"].append(dict(fleet.floor("check", "entra"), hosts=n, kind="check", driver=None, what="floor"))
+        if n in ONE_TASK_SIZES:
+            log("%d hosts: the check's launch task alone (%d/%d)" % (n, i + 1, repeat))
+            res["runs"].append(dict(fleet.measured("check", "entra", playbook=ONE_TASK), hosts=n, kind="check",
+                                    driver=None, what="one_task"))
     for name in fleet.drivers:
         if name != "entra":
             fleet.sync(name)
