@@ -26,7 +26,7 @@ import subprocess
 import time
 
 from ansible_collections.alation.scim.plugins.module_utils._token_state import (
-    expiry_record, host_key, record_push, redact, with_push)
+    expiry_record, host_key, make_directory, record_push, redact, with_push)
 
 LOCK_PATH = '/var/lock/alation_scim_token.lock'
 OUTPUT_EXCERPT_LIMIT = 2000
@@ -1021,18 +1021,6 @@ def _read_text(path):
         return None
 
 
-def make_directory(directory):
-    """os.makedirs(directory, 0o700) that another process may have won the race for (several
-    launches at once on one host, or hosts sharing the directory): Python 2.7 has no exist_ok."""
-    if not directory or os.path.isdir(directory):
-        return
-    try:
-        os.makedirs(directory, 0o700)
-    except OSError as exc:
-        if exc.errno != errno.EEXIST or not os.path.isdir(directory):
-            raise
-
-
 def record_expiry(module, state, now, pending=False, ha_role=None):
     """Write the expiry record (no token) when asked and not in check mode, keeping the rotation
     cycle's push state in it; `pending` marks that a push is owed (this launch rotated, or may
@@ -1053,7 +1041,7 @@ def record_expiry(module, state, now, pending=False, ha_role=None):
         return json.loads(text)
     tmp = '%s.%d.tmp' % (path, os.getpid())
     try:
-        make_directory(os.path.dirname(path))
+        make_directory(os.path.dirname(path), 0o700)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, 'w') as handle:
             handle.write(text + '\n')

@@ -26,6 +26,8 @@ from collections import OrderedDict
 from ansible.module_utils.six import binary_type, integer_types, string_types, text_type  # pylint: disable=ansible-bad-import-from
 from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
 
+from ansible_collections.alation.scim.plugins.module_utils._token_state import make_directory
+
 # Severity order: the fleet verdict is the worst status seen.
 STATUSES = ('ok', 'warning', 'critical', 'failed', 'unreachable')
 UNHEALTHY = frozenset(('critical', 'failed', 'unreachable'))
@@ -567,8 +569,7 @@ def write_if_changed(path, content, check_mode=False, mode=0o644, ignore=None):
     directory = os.path.dirname(os.path.abspath(path))
     tmp = None
     try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory)
+        make_directory(directory)
         fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
         with io.open(fd, 'wb') as handle:
             handle.write(data)

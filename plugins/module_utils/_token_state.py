@@ -13,6 +13,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import binascii
+import errno
 import datetime
 import hashlib
 import hmac
@@ -194,3 +195,16 @@ def _redact_tokenish(match):
 def redact(text):
     """Replace token-like runs: the module never knows the token's value on an error path."""
     return _TOKENISH.sub(_redact_tokenish, text)
+
+
+def make_directory(directory, mode=0o777):
+    """os.makedirs(directory, mode) when it is missing, where another process may win the race
+    (several launches at once on one host, hosts sharing the directory, workers writing hand-off
+    files or reports side by side): Python 2.7 has no exist_ok."""
+    if not directory or os.path.isdir(directory):
+        return
+    try:
+        os.makedirs(directory, mode)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST or not os.path.isdir(directory):
+            raise

@@ -22,6 +22,8 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible.parsing.vault import VaultLib, get_file_vault_secret, match_encrypt_secret
 
+from ansible_collections.alation.scim.plugins.module_utils._token_state import make_directory
+
 CHANNELS = ('vault_file', 'file_0600')
 
 
@@ -43,12 +45,11 @@ def read_existing(path):
 def write_atomically(path, data):
     """Write data to path with mode 0600: temp file in the same directory, fsync, rename."""
     directory = os.path.dirname(path) or '.'
-    if not os.path.isdir(directory):
-        try:
-            os.makedirs(directory, 0o700)
-        except OSError as e:
-            raise HandoffError('Creating the directory %s failed: %s. Fix: choose a writable dest.'
-                               % (directory, to_native(e)))
+    try:
+        make_directory(directory, 0o700)
+    except OSError as e:
+        raise HandoffError('Creating the directory %s failed: %s. Fix: choose a writable dest.'
+                           % (directory, to_native(e)))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
     try:
         os.fchmod(fd, 0o600)  # mkstemp already makes it 0600; say it explicitly, umask or not

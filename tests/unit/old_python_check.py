@@ -240,13 +240,13 @@ class ExpiryRecordTest(unittest.TestCase):
             os.mkdir(directory)
             os.path.isdir = isdir_before_the_other_launch
             try:
-                shell.make_directory(directory)  # makedirs fails with EEXIST: not an error
+                state.make_directory(directory)  # makedirs fails with EEXIST: not an error
             finally:
                 os.path.isdir = real_isdir
             self.assertEqual(len(calls), 2)
             blocker = os.path.join(tmp, 'file')
             open(blocker, 'w').close()
-            self.assertRaises(OSError, shell.make_directory, os.path.join(blocker, 'sub'))  # not EEXIST: raised
+            self.assertRaises(OSError, state.make_directory, os.path.join(blocker, 'sub'))  # not EEXIST: raised
         finally:
             shutil.rmtree(tmp)
 
