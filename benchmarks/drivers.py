@@ -15,6 +15,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "testbed"))
 
+import collection_link  # noqa: E402
 import idp_push  # noqa: E402
 import testbed_lib  # noqa: E402
 from entra_sim.client import EntraSim  # noqa: E402
@@ -145,13 +146,8 @@ class PingOne(Driver):
 
 def _collection_drivers():
     """The collection's own driver classes (plugins/plugin_utils/drivers), importable from this checkout."""
-    import tempfile
-    repo = os.path.dirname(HERE)
     if "ansible_collections.alation.scim" not in sys.modules:
-        root = tempfile.mkdtemp(prefix="alation-scim-bench-")
-        os.makedirs(os.path.join(root, "ansible_collections", "alation"))
-        os.symlink(repo, os.path.join(root, "ansible_collections", "alation", "scim"))
-        sys.path.insert(0, root)
+        sys.path.insert(0, collection_link.new_collections_path("alation-scim-bench-"))
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
     from ansible_collections.alation.scim.plugins.plugin_utils.drivers import driver_class
     from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import DriverContext

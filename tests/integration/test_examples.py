@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 from datetime import timedelta
 
 import pytest
@@ -29,6 +28,9 @@ PLAYBOOKS = [os.path.join(REPO, 'playbooks', 'check_scim_expiry.yml'),
              os.path.join(CI, 'awx', 'scheduled_rotation.yml'),
              os.path.join(CI, 'awx', 'merge_reports.yml')]
 
+sys.path.insert(0, os.path.join(REPO, 'tests', 'testbed'))
+import collection_link  # noqa: E402  (path set just above)
+
 
 def load(path):
     with open(path) as f:
@@ -42,9 +44,7 @@ def run(cmd, **kw):
 
 @pytest.fixture(scope='module')
 def collections_path():
-    root = tempfile.mkdtemp(prefix='alation-scim-examples-')
-    os.makedirs(os.path.join(root, 'ansible_collections', 'alation'))
-    os.symlink(REPO, os.path.join(root, 'ansible_collections', 'alation', 'scim'))
+    root = collection_link.new_collections_path('alation-scim-examples-')
     yield root
     shutil.rmtree(root)
 

@@ -84,7 +84,8 @@ TESTBED_DIR = os.path.join(REPO_ROOT, "tests", "testbed")
 TESTBED_CMD = os.path.join(TESTBED_DIR, "testbed")
 sys.path.insert(0, TESTBED_DIR)
 
-import testbed_lib  # noqa: E402  (path set just above)
+import collection_link  # noqa: E402  (path set just above)
+import testbed_lib  # noqa: E402
 
 VENV_BIN = os.path.dirname(sys.executable)
 DEFAULT_ALATION_HOSTS = 3
@@ -194,12 +195,7 @@ class PlaybookRunner:
     def __init__(self, inventory, workdir):
         self.inventory = inventory
         self.workdir = workdir
-        coll = os.path.join(workdir, "collections", "ansible_collections", "alation")
-        os.makedirs(coll, exist_ok=True)
-        link = os.path.join(coll, "scim")
-        if not os.path.islink(link):
-            os.symlink(REPO_ROOT, link)
-        self.collections_path = os.path.join(workdir, "collections")
+        self.collections_path = collection_link.link_into(os.path.join(workdir, "collections"))
         self.cp_dir = os.path.join(workdir, "cp")
         os.makedirs(self.cp_dir, exist_ok=True)
         self.config = os.path.join(workdir, "ansible.cfg")

@@ -4,15 +4,19 @@ Run by `scripts/test.sh monitoring`, which installs promtool (Debian's prometheu
 metric names and labels the kit may use come from _report.render_prometheus() itself.
 """
 
-import importlib.util
+import importlib
 import json
 import os
 import re
 import subprocess
+import sys
 
 import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tests", "testbed"))
+import collection_link  # noqa: E402  (path set just above)
+
 KIT = os.path.join(REPO, "examples", "monitoring")
 RULES = os.path.join(KIT, "alation_scim_alerts.yml")
 RULE_TESTS = os.path.join(KIT, "alation_scim_alerts_test.yml")
@@ -26,11 +30,10 @@ GRAFANA_VARIABLES = {"$__interval": "1m", "$__rate_interval": "5m", "$__range": 
 
 
 def load_report():
-    spec = importlib.util.spec_from_file_location(
-        "alation_scim_report", os.path.join(REPO, "plugins", "module_utils", "_report.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The collection's _report module, imported the way Ansible imports it (it imports its siblings)."""
+    if "ansible_collections.alation.scim" not in sys.modules:
+        sys.path.insert(0, collection_link.new_collections_path("alation-scim-monitoring-"))
+    return importlib.import_module("ansible_collections.alation.scim.plugins.module_utils._report")
 
 
 def written_series():
