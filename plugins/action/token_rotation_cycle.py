@@ -24,6 +24,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.alation.scim.plugins.module_utils._token_state import host_argument_spec
 from ansible_collections.alation.scim.plugins.module_utils._http import ApiError
+from ansible_collections.alation.scim.plugins.plugin_utils import _host_script
 from ansible_collections.alation.scim.plugins.plugin_utils._cycle import Cycle, HostError, HostSide, run_cycle
 from ansible_collections.alation.scim.plugins.plugin_utils.drivers import DRIVER_NAMES, driver_class
 from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver, DriverContext
@@ -69,6 +70,9 @@ class _Host(HostSide):
 
     def launch(self, module, args):
         try:
+            if self.action._is_pipelining_enabled('new'):
+                # The module's own code, without AnsiballZ and module_utils.basic on the host (_host_script).
+                return _host_script.run(self.action, module.rsplit('.', 1)[-1], args, self.task_vars)
             return self.action._execute_module(module_name=module, module_args=args, task_vars=self.task_vars)
         except AnsibleConnectionFailure as e:
             # Reported as the host's status (the fleet playbooks need no reachability task of their own).

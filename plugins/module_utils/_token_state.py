@@ -180,6 +180,24 @@ def host_argument_spec(**extra):
     return spec
 
 
+def host_module_argument_spec(name):
+    """The argument spec of host module `name` (token_info, token_read or token_rotate): the modules
+    and the rotation cycle's launch without AnsiballZ (plugins/plugin_utils/_host_script.py) share it."""
+    if name == 'token_rotate':
+        return host_argument_spec(
+            rotate_before_days=dict(type='int', default=30),
+            force=dict(type='bool', default=False),
+            return_token=dict(type='bool', default=False, no_log=False),
+            on_secondary=dict(type='str', default='fail', choices=['fail', 'report']),
+        )
+    return host_argument_spec(rotate_before_days=dict(type='int', default=30))
+
+
+# Where the result of a launch without AnsiballZ starts on stdout: whatever the host prints before
+# it (a login banner, a profile script) is not taken for it.
+SCRIPT_RESULT_MARKER = 'ALATION_SCIM_RESULT '
+
+
 # Long runs of token-ish characters (with a digit and a letter): what a token,
 # a base64 blob or a partial result looks like; paths and words rarely do.
 _TOKENISH = re.compile(r'[A-Za-z0-9_+=-]{20,}')

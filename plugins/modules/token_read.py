@@ -106,28 +106,13 @@ rotation_due:
   sample: false
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.alation.scim.plugins.module_utils._alation_shell import (
-    ha_keys, record_expiry, run_module_payload)
-from ansible_collections.alation.scim.plugins.module_utils._token_state import describe, host_argument_spec, threshold_epoch
+from ansible_collections.alation.scim.plugins.module_utils._host_modules import token_read
+from ansible_collections.alation.scim.plugins.module_utils._token_state import host_module_argument_spec
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=host_argument_spec(rotate_before_days=dict(type='int', default=30)),
-        supports_check_mode=True,
-    )
-    now = time.time()
-    result = run_module_payload(module, 'info', threshold_epoch(now, module.params['rotate_before_days']),
-                                return_token=True)
-    ha = ha_keys(module, result)
-    record = record_expiry(module, result['before'], now, ha_role=ha['ha_role'])
-    output = dict(describe(result['before'], now), **ha)
-    if module.params['expiry_record_path']:
-        output['expiry_record'] = record
-    module.exit_json(changed=False, token=result.get('token'), **output)
+    token_read(AnsibleModule(argument_spec=host_module_argument_spec('token_read'), supports_check_mode=True))
 
 
 if __name__ == '__main__':

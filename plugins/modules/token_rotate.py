@@ -167,56 +167,13 @@ previous_token:
   sample: '(hidden)'
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.alation.scim.plugins.module_utils._alation_shell import (
-    fail_module, ha_keys, record_expiry, run_module_payload, secondary_error)
-from ansible_collections.alation.scim.plugins.module_utils._token_state import describe, host_argument_spec, threshold_epoch
+from ansible_collections.alation.scim.plugins.module_utils._host_modules import token_rotate
+from ansible_collections.alation.scim.plugins.module_utils._token_state import host_module_argument_spec
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=host_argument_spec(
-            rotate_before_days=dict(type='int', default=30),
-            force=dict(type='bool', default=False),
-            return_token=dict(type='bool', default=False, no_log=False),
-            on_secondary=dict(type='str', default='fail', choices=['fail', 'report']),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    now = time.time()
-
-    def may_have_rotated(error):
-        if not error.nothing_changed and not module.check_mode:
-            record_expiry(module, None, now, pending=True)  # it may have rotated: the next run pushes
-    result = run_module_payload(module, 'rotate', threshold_epoch(now, params['rotate_before_days']),
-                                force=params['force'], return_token=params['return_token'],
-                                allow_write=not module.check_mode, on_error=may_have_rotated)
-    decision = result['decision']
-    before = describe(result['before'], now)
-    if decision['reason'] == 'ha_secondary' and params['on_secondary'] == 'fail':
-        fail_module(module, secondary_error(before))
-    final = describe(result['after'], now) if result['rotated'] else before
-    ha = ha_keys(module, result)
-    record = record_expiry(module, result['after'] if result['rotated'] else result['before'], now,
-                           pending=result['rotated'], ha_role=ha['ha_role'])
-    rotated = result['rotated'] or (module.check_mode and decision['rotate'])
-    output = dict(final, changed=rotated, rotated=rotated, rotation_reason=decision['reason'],
-                  previous_expires_at=before['expires_at'], **ha)
-    if params['expiry_record_path']:
-        output['expiry_record'] = record
-    if params['return_token']:
-        output['token'] = result.get('token')
-        if 'previous_token' in result:
-            output['previous_token'] = result['previous_token']
-    if module._diff:
-        after = final['expires_at'] if result['rotated'] else (
-            '(new token; Alation sets the expiry)' if rotated else before['expires_at'])
-        output['diff'] = {'before_header': 'SCIM token expiry', 'after_header': 'SCIM token expiry',
-                          'before': 'expires_at: %s\n' % before['expires_at'], 'after': 'expires_at: %s\n' % after}
-    module.exit_json(**output)
+    token_rotate(AnsibleModule(argument_spec=host_module_argument_spec('token_rotate'), supports_check_mode=True))
 
 
 if __name__ == '__main__':

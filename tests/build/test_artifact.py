@@ -75,6 +75,7 @@ plugins/doc_fragments/pingone_auth.py
 plugins/doc_fragments/sailpoint.py
 plugins/module_utils/_alation_shell.py
 plugins/module_utils/_graph.py
+plugins/module_utils/_host_modules.py
 plugins/module_utils/_http.py
 plugins/module_utils/_jwt.py
 plugins/module_utils/_okta.py
@@ -98,6 +99,7 @@ plugins/modules/token_rotate.py
 plugins/modules/token_rotation_cycle.py
 plugins/plugin_utils/_cycle.py
 plugins/plugin_utils/_handoff.py
+plugins/plugin_utils/_host_script.py
 plugins/plugin_utils/_token_action.py
 plugins/plugin_utils/drivers/__init__.py
 plugins/plugin_utils/drivers/base.py

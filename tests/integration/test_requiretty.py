@@ -142,8 +142,9 @@ def test_pipelining_on_the_playbook_fails_before_the_rotation(testbed, sim, host
     r = rotate(run_playbook, pipelining=True)
     dump(r, "requiretty-pipelining-on")
     # The message depends on whether an expiry record let the action skip its read-only launch
-    # ("Nothing was rotated" / "The rotation step ... failed"); both carry Ansible's own words.
-    assert r.rc == 2 and "Module result deserialization failed: No start of json char found" in r.stdout
+    # ("Nothing was rotated" / "The rotation step ... failed"); both say the launch gave no result
+    # and quote sudo (the cycle sends its host code on stdin, as pipelining does: _host_script.py).
+    assert r.rc == 2 and "The launch gave no result (rc=1)" in r.stdout and NO_TTY in r.stdout
     assert testbed.token_fingerprint(host) == before and testbed.rotations(host) == 0 and testbed.launches(host) == 0
 
 
