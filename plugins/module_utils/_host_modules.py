@@ -87,6 +87,11 @@ def token_rotate(module):
 HOST_MODULES = {'token_info': token_info, 'token_read': token_read, 'token_rotate': token_rotate}
 
 
+class _Answered(SystemExit):
+    """What AnsibleModule's sys.exit is to the host code (nothing catches it on the way out);
+    run_script turns it into the exit status."""
+
+
 class ScriptModule(object):
     """The part of AnsibleModule the host code uses, for parameters validated on the controller.
     Options of type path arrive as given and are expanded here, on the host, as AnsibleModule
@@ -110,7 +115,7 @@ class ScriptModule(object):
             result['warnings'] = self._warnings
         self._out.write('\n%s%s\n' % (SCRIPT_RESULT_MARKER, json.dumps(result)))
         self._out.flush()
-        sys.exit(status)
+        raise _Answered(status)
 
     def exit_json(self, **result):
         self._finish(result, 0)
@@ -121,5 +126,10 @@ class ScriptModule(object):
 
 
 def run_script(name, params, check_mode=False, diff=False):
-    """The host side of a launch without AnsiballZ: run host module `name` and print its result."""
-    HOST_MODULES[name](ScriptModule(name, params, check_mode=check_mode, diff=diff))
+    """The host side of a launch without AnsiballZ: run host module `name`, print its result; the
+    process's exit status (1 if it ended without one)."""
+    try:
+        HOST_MODULES[name](ScriptModule(name, params, check_mode=check_mode, diff=diff))
+    except _Answered as answered:
+        return answered.code
+    return 1

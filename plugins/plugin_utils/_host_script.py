@@ -53,7 +53,7 @@ def _alation_scim_host_code(bundle):
 
 _alation_scim_host_code(%(bundle)s)
 from ansible_collections.alation.scim.plugins.module_utils._host_modules import run_script
-run_script(%(name)s, json.loads(%(params)s), check_mode=%(check_mode)s, diff=%(diff)s)
+sys.exit(run_script(%(name)s, json.loads(%(params)s), check_mode=%(check_mode)s, diff=%(diff)s))
 '''
 
 _bundle = []  # the encoded host code, made once per process
