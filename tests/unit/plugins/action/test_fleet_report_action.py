@@ -25,13 +25,15 @@ def normalized(result):
 
 
 def snapshot(root):
-    """Every file under root (relative path -> (mode, content)), args files aside."""
+    """Every file under root (relative path -> (mode, content)), args files aside, each but for the moment
+    it was written (the Prometheus run timestamp: the module and the action may run a second apart)."""
     found = {}
     for directory, dummy, names in os.walk(str(root)):
         for name in names:
             path = os.path.join(directory, name)
             with open(path, 'rb') as handle:
-                found[os.path.relpath(path, str(root))] = (stat.S_IMODE(os.stat(path).st_mode), handle.read())
+                content = re.sub(br'(?m)^%s \d+$' % _report.PROM_RUN_TIMESTAMP.encode('ascii'), b'', handle.read())
+            found[os.path.relpath(path, str(root))] = (stat.S_IMODE(os.stat(path).st_mode), content)
     return found
 
 
