@@ -53,6 +53,7 @@ def argument_spec():
         replicated_expires_at=dict(type='str'),
         warning_days=dict(type='int', default=30),
         critical_days=dict(type='int', default=7),
+        expiry_warning=dict(type='bool', default=False),
     )
     return spec
 
@@ -151,6 +152,11 @@ class ActionModule(ActionBase):
         else:
             out = run_cycle(cycle, params['mode'], params['stage'], params['rotation'], params['push_error'])
         out.pop('failure_message', None)
+        report = out.get('report') or {}
+        if params['mode'] == 'check' and params['expiry_warning'] and report.get('status') == 'warning':
+            warnings.append('The Alation SCIM token on %s expires %s (%s days left, warning threshold %s days). Rotate it '
+                            'with the alation.scim.rotate_scim playbook before it lapses.'
+                            % (host, report.get('expires_at'), report.get('days_remaining'), params['warning_days']))
         if warnings:
             out['warnings'] = warnings
         result.update(json.loads(json.dumps(out)))

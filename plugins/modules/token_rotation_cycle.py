@@ -164,6 +164,13 @@ options:
       - The report's status is C(critical) when the token expires within this many days, has expired or is missing.
     type: int
     default: 7
+  expiry_warning:
+    description:
+      - With O(mode=check), give an Ansible warning (the task's C(warnings)) naming the host, the expiry and what to
+        run when the report's status is C(warning), that is when the token expires within O(warning_days) days but
+        not within O(critical_days). The role's C(check) entry point sets it.
+    type: bool
+    default: false
 notes:
   - Needs C(become=true) for the host side (the Django shell and the expiry record run as root).
   - The expiry record (O(expiry_record_path)) is what makes a run resumable; the role sets it. Without it, a run

@@ -519,7 +519,7 @@ def test_check_entry_point_warns_fails_and_changes_nothing(testbed, run_playbook
     assert all(r.stats[h]["changed"] == 0 for h in testbed.hosts), r.stats
     assert r.stats[crit]["failed"] == 1
     assert r.stats[warn]["failed"] == 0 and r.stats[fresh]["failed"] == 0
-    says(output(r), "WARNING: the Alation SCIM token on %s expires" % warn,
+    says(output(r), "[WARNING]: The Alation SCIM token on %s expires" % warn,
          "CRITICAL: On %s the SCIM token expires" % crit)
     assert host_state(testbed, testbed.hosts) == state
     assert all(testbed.launches(h) == 1 for h in testbed.hosts), "one Django shell launch per host"

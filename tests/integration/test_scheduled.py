@@ -220,7 +220,7 @@ def test_check_passes_warns_and_fails_the_right_hosts_and_never_changes(fleet, t
         # The role fails exactly the critical and the unreachable hosts (recorded, rescued so the others go on) ...
         assert [h for h in EVERY if result.stats[h]["rescued"]] == ["alation3", "alation4", OFFLINE]
         # ... warns the one under the warning threshold.
-        assert sorted(set(re.findall(r"WARNING: the Alation SCIM token on (\S+) expires", result.stdout))) == [
+        assert sorted(set(re.findall(r"\[WARNING\]: The Alation SCIM token on (\S+) expires", result.stdout))) == [
             "alation2"]
         # ... the offline host is reported by the cycle's one connection attempt, never dropped.
         assert result.stats[OFFLINE]["unreachable"] == 0
