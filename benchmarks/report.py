@@ -222,7 +222,7 @@ def first_line(error):
 
 def decomposition(res):
     """The check at the targets' sizes in three steps: the floor, the launch task alone (Ansible and
-    the host module, benchmarks/one_task_check.yml), the check run as shipped."""
+    the host code, benchmarks/one_task_check.yml), the check run as shipped."""
     rows, lines = [], []
     for n in TARGET_HOSTS:
         p = point(res, n, "check", None)
@@ -238,16 +238,16 @@ def decomposition(res):
                      "%.1f (%.2fx)" % (p["wall"], p["ratio"]),
                      "%.2f / %.2f / %.2f" % (p["floor_cpu"] / n, one_cpu / n, p["cpu"] / n),
                      "%+.2f / %+.2f" % ((host_side["one"] - host_side["floor"]) / n, (host_side["run"] - host_side["floor"]) / n)])
-        lines.append("- %s: the launch task alone is %.2fx the floor (%.1f s over it: Ansible and the host module); "
+        lines.append("- %s: the launch task alone is %.2fx the floor (%.1f s over it: Ansible and the host code); "
                      "the check run's other tasks add %.1f s (%.2f controller CPU s per host)."
                      % (host_words(n), one_wall / p["floor"], one_wall - p["floor"], p["wall"] - one_wall,
                         (p["cpu"] - one_cpu) / n))
     if not rows:
         return ""
     return ("The check in three steps: the floor, the check's launch task alone (`benchmarks/one_task_check.yml`: "
-            "the least any playbook that runs the collection's host module needs), and the check run as shipped. "
+            "the least any playbook that runs the collection's host code needs), and the check run as shipped. "
             "Host-side CPU is the machine's busy CPU less the controller's (the simulated hosts' sshd, sudo, the "
-            "host module's Python and Django, plus whatever else the machine ran), per host above the floor's.\n\n"
+            "host code's Python and Django, plus whatever else the machine ran), per host above the floor's.\n\n"
             + table(["hosts", "floor s", "launch task alone s", "check run s",
                      "ctrl CPU s/host: floor / task alone / run", "host-side CPU s/host over the floor: task alone / run"],
                     rows) + "\n\n" + "\n".join(lines))

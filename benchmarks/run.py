@@ -51,7 +51,7 @@ from drivers import DRIVERS  # noqa: E402  (benchmarks/, next to this file)
 
 ROTATE = os.path.join(REPO, "playbooks", "rotate_scim.yml")
 CHECK = os.path.join(REPO, "playbooks", "check_scim_expiry.yml")
-ONE_TASK = os.path.join(HERE, "one_task_check.yml")  # the check's launch task alone: Ansible + the host module
+ONE_TASK = os.path.join(HERE, "one_task_check.yml")  # the check's launch task alone: Ansible + the host code
 ONE_TASK_SIZES = (1, 20)  # where it is timed: the targets' sizes
 PLAYBOOKS = {"check": CHECK, "rotate": ROTATE}
 EXAMPLE_CFG = os.path.join(REPO, "examples", "ansible.cfg")
