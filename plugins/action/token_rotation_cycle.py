@@ -164,6 +164,10 @@ class ActionModule(ActionBase):
             result['_ansible_no_log'] = True
         if 'report' in result:
             result['ansible_facts'] = {'alation_scim_report': result['report']}
+        if self._discovered_interpreter_key:
+            # The host's interpreter, discovered by this task's launch: kept as _execute_module keeps it,
+            # so that the next task on the host does not discover it again.
+            result.setdefault('ansible_facts', {})[self._discovered_interpreter_key] = self._discovered_interpreter
         return result
 
     def _driver(self, params, task_vars, host, warnings):

@@ -10,7 +10,7 @@ standard library only), so over a pipelined connection the cycle sends that code
 interpreter's stdin: the collection's host module_utils, registered under their usual names, and
 one call of ``_host_modules.run_script`` with parameters validated here against the module's own
 argument spec.  Same code, same result keys, same become and interpreter as the module would get
-(the interpreter from ``_configure_module``, so discovery works as for any module).
+(the interpreter line as Ansible's module builder computes it, discovery included).
 
 Without pipelining (hosts whose sudo wants a tty) there is no stdin to send code on: the caller
 runs the module as usual then.
@@ -104,6 +104,26 @@ def result_of(res):
                     'answered' % res.get('rc'))
 
 
+def interpreter_line(action, name, args, task_vars):
+    """The interpreter line the module would run under (ansible_python_interpreter, interpreter_python,
+    or the host's discovered interpreter), without building the module: the first AnsiballZ build of a
+    run costs a worker about 0.2 CPU s, and every other host's launch waits for it on a lock."""
+    try:
+        from ansible.executor.module_common import InterpreterDiscoveryRequiredError, _get_shebang
+    except ImportError:  # a later ansible-core without it: build the module as _execute_module does
+        InterpreterDiscoveryRequiredError, _get_shebang = None, None
+    if _get_shebang is not None:
+        try:
+            return _get_shebang(u'/usr/bin/python', task_vars, action._templar,
+                                remote_is_local=getattr(action._connection, '_remote_is_local', False))[0]
+        except InterpreterDiscoveryRequiredError:
+            pass  # not discovered on this host yet: _configure_module discovers it, as for any module
+    # ansible-core 2.16 - 2.18 return (style, shebang, data, path), 2.19 and later (module bits, path).
+    configured = action._configure_module(module_name='alation.scim.' + name, module_args=dict(args),
+                                          task_vars=task_vars)
+    return configured[1] if len(configured) == 4 else configured[0].shebang
+
+
 def run(action, name, args, task_vars):
     """Run host module `name` (token_info, token_read, token_rotate) through the action's pipelined,
     become-wrapped connection; its result dict, as _execute_module would return it."""
@@ -111,11 +131,7 @@ def run(action, name, args, task_vars):
         params = validated_params(name, args)
     except ValueError as e:
         return dict(failed=True, msg=to_text(e))
-    # The module's interpreter line, with interpreter discovery as for any module. ansible-core
-    # 2.16 - 2.18 return (style, shebang, data, path), 2.19 and later (module bits, path).
-    configured = action._configure_module(module_name='alation.scim.' + name, module_args=dict(args),
-                                          task_vars=task_vars)
-    shebang = configured[1] if len(configured) == 4 else configured[0].shebang
+    shebang = interpreter_line(action, name, args, task_vars)
     command = action._connection._shell.build_module_command(action._compute_environment_string(), shebang, '')
     res = action._low_level_execute_command(command.strip(), sudoable=True,
                                             in_data=script(name, params, action._task.check_mode, action._task.diff))

@@ -120,3 +120,45 @@ def test_the_script_module_answers_once_with_its_warnings():
     assert stopped.value.code == 0
     assert _host_script.result_of(dict(rc=0, stdout=out.getvalue(), stderr='')) == dict(
         changed=False, token_present=False, warnings=['su warned'])
+
+
+class FakeAction(object):
+    """What interpreter_line uses of an action plugin; _configure_module as ansible-core 2.16 (4-tuple) or
+    2.19+ (module bits, path) returns it."""
+
+    def __init__(self, task_vars, new_style=True):
+        from ansible.parsing.dataloader import DataLoader
+        from ansible.template import Templar
+        self._templar = Templar(loader=DataLoader(), variables=task_vars)
+        self._connection = object()
+        self.configured = []
+        self.new_style = new_style
+
+    def _configure_module(self, module_name, module_args, task_vars):
+        self.configured.append(module_name)
+        if self.new_style:
+            class Bits(object):
+                shebang = '#!/opt/discovered/python3'
+            return Bits(), '/path/to/module'
+        return 'new', '#!/opt/discovered/python3', b'data', '/path/to/module'
+
+
+def test_the_interpreter_comes_from_the_inventory_without_building_the_module():
+    action = FakeAction({'ansible_python_interpreter': '/usr/libexec/platform-python'})
+    assert _host_script.interpreter_line(action, 'token_info', {}, {'ansible_python_interpreter': '/usr/libexec/platform-python'}) \
+        == '#!/usr/libexec/platform-python'
+    assert action.configured == []
+
+
+def test_an_interpreter_discovered_earlier_is_used():
+    task_vars = {'ansible_facts': {'discovered_interpreter_python': '/usr/bin/python3.6'}}
+    action = FakeAction(task_vars)
+    assert _host_script.interpreter_line(action, 'token_info', {}, task_vars) == '#!/usr/bin/python3.6'
+    assert action.configured == []
+
+
+@pytest.mark.parametrize('new_style', [True, False], ids=['ansible-core 2.19+', 'ansible-core 2.16-2.18'])
+def test_an_undiscovered_interpreter_is_discovered_as_for_any_module(new_style):
+    action = FakeAction({}, new_style=new_style)
+    assert _host_script.interpreter_line(action, 'token_rotate', {}, {}) == '#!/opt/discovered/python3'
+    assert action.configured == ['alation.scim.token_rotate']
