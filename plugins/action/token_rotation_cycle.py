@@ -71,7 +71,7 @@ class _Host(HostSide):
 
     def launch(self, module, args):
         try:
-            if self.action._is_pipelining_enabled('new'):
+            if _host_script.applies(self.action):
                 # The module's own code, without AnsiballZ and module_utils.basic on the host (_host_script).
                 return _host_script.run(self.action, module.rsplit('.', 1)[-1], args, self.task_vars)
             return self.action._execute_module(module_name=module, module_args=args, task_vars=self.task_vars)

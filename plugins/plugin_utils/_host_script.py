@@ -25,6 +25,7 @@ import os
 import zlib
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
 from ansible.module_utils.common.text.converters import to_text
 
 # Not _host_modules: the worker of every host and task imports this file, the shell engine it needs not.
@@ -102,6 +103,15 @@ def result_of(res):
     return dict(failed=True, rc=res.get('rc'), module_stderr=to_text(res.get('stderr') or ''),
                 msg='The launch gave no result (rc=%s): the host\'s Python did not run it, or stopped before it '
                     'answered' % res.get('rc'))
+
+
+def applies(action):
+    """Whether the launch can go this way: a pipelined connection (stdin to send the code on) and
+    Ansible's own module execution (a strategy that runs modules its own way, as Mitogen's replaces
+    _execute_module and refuses _is_pipelining_enabled, keeps its way)."""
+    if getattr(type(action), '_execute_module', None) is not ActionBase._execute_module:
+        return False
+    return action._is_pipelining_enabled('new')
 
 
 def interpreter_line(action, name, args, task_vars):

@@ -547,3 +547,37 @@ def test_entra_secret_from_the_environment(testbed, sim, run_playbook, leak_scan
     leak_scanner.findings = [f for f in leak_scanner.findings
                              if not (f.startswith("process environ") and ": secret #0 " in f)]
     leak_scanner.assert_clean()
+
+
+def test_the_mitogen_strategy_keeps_its_own_module_execution(testbed, sim, run_playbook, leak_scanner):
+    """Mitogen replaces Ansible's module execution (and refuses _is_pipelining_enabled): the cycle runs
+    its host module Mitogen's way instead of sending its code on stdin, and checks, rotates, pushes and
+    verifies as over ssh, with one Django launch per run and no leak."""
+    import ansible_mitogen
+    strategies = os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy")
+    env = {"ANSIBLE_STRATEGY": "mitogen_linear", "ANSIBLE_STRATEGY_PLUGINS": strategies}
+    host = testbed.hosts[0]
+    in_sync(run_playbook, testbed, sim, [host])
+    testbed.expire_in(host, 3)
+    old = testbed.current_token(host)
+    leak_scanner.add(old)
+    launches = testbed.launches(host)
+    check = run_playbook(CHECK_PLAYBOOK, limit=host, env=env, leak_scanner=leak_scanner, verbosity=3)
+    assert check.rc == 2 and "CRITICAL: On %s the SCIM token expires" % host in output(check), check
+    # Mitogen ran it: a strategy from outside ansible.builtin, and Mitogen's connection instead of the ssh
+    # plugin (which says ESTABLISH SSH CONNECTION at -vvv).
+    assert "strategy plugins not included in ansible.builtin" in output(check)
+    assert "ESTABLISH SSH CONNECTION" not in output(check), "the run did not use Mitogen's connection"
+    assert testbed.launches(host) == launches + 1 and testbed.current_token(host) == old
+    r = run_playbook(PLAYBOOK, limit=host, env=env, leak_scanner=leak_scanner,
+                     extra_vars={"alation_scim_hosts": "alation", "alation_scim_idp": "entra",
+                                 "alation_scim_verify_delay": 1, "alation_scim_pending_marker": MARKER})
+    dump(r, "mitogen-rotation")
+    assert r.rc == 0, "rotation with Mitogen failed: %r" % r
+    assert testbed.launches(host) == launches + 2 and testbed.rotations(host) == 1
+    assert_pushed_and_working(testbed, sim, host, old)
+    assert summary_row(r, host)[3:7] == ["yes", "yes", "yes", "rotated"]
+    leak_scanner.add(testbed.current_token(host))
+    for result in (check, r):
+        leak_scanner.scan_run(result)
+    leak_scanner.assert_clean()

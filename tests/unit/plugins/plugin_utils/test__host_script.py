@@ -162,3 +162,30 @@ def test_an_undiscovered_interpreter_is_discovered_as_for_any_module(new_style):
     action = FakeAction({}, new_style=new_style)
     assert _host_script.interpreter_line(action, 'token_rotate', {}, {}) == '#!/opt/discovered/python3'
     assert action.configured == ['alation.scim.token_rotate']
+
+
+def test_it_applies_over_a_pipelined_connection_with_ansibles_own_module_execution():
+    from ansible.plugins.action import ActionBase
+
+    class Action(ActionBase):
+        def __init__(self, pipelined):  # pylint: disable=super-init-not-called
+            self.pipelined = pipelined
+
+        def _is_pipelining_enabled(self, module_style, wrap_async=False):
+            return self.pipelined and module_style == 'new'
+
+        def run(self, tmp=None, task_vars=None):
+            return {}
+
+    class MitogenLikeAction(Action):
+        """Mitogen mixes in its own _execute_module and asserts that _is_pipelining_enabled is never called."""
+
+        def _execute_module(self, *args, **kwargs):
+            raise AssertionError('not called here')
+
+        def _is_pipelining_enabled(self, module_style, wrap_async=False):
+            raise AssertionError('_is_pipelining_enabled() should never be called.')
+
+    assert _host_script.applies(Action(True)) is True
+    assert _host_script.applies(Action(False)) is False
+    assert _host_script.applies(MitogenLikeAction(True)) is False
