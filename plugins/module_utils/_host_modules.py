@@ -10,7 +10,8 @@
   members the host code uses, with parameters the controller already validated against the same
   argument spec (_token_state.host_module_argument_spec).
 
-Host code: Python 2.7 and 3.6+, standard library only (tests/unit/old_python_check.py).
+Host code: Python 2.7 and 3.6+, standard library only (run under 2.7 and 3.6 by
+tests/unit/plugins/plugin_utils/test__host_script.py; compiled for them by ansible-test sanity).
 """
 
 from __future__ import (absolute_import, division, print_function)
