@@ -24,7 +24,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.alation.scim.plugins.module_utils._token_state import host_argument_spec
 from ansible_collections.alation.scim.plugins.module_utils._http import ApiError
-from ansible_collections.alation.scim.plugins.plugin_utils import _host_script
+from ansible_collections.alation.scim.plugins.module_utils._report import host_record
+from ansible_collections.alation.scim.plugins.plugin_utils import _host_script, _role_variables
 from ansible_collections.alation.scim.plugins.plugin_utils._cycle import Cycle, HostError, HostSide, run_cycle
 from ansible_collections.alation.scim.plugins.plugin_utils.drivers import DRIVER_NAMES, driver_class
 from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver, DriverContext
@@ -54,6 +55,7 @@ def argument_spec():
         warning_days=dict(type='int', default=30),
         critical_days=dict(type='int', default=7),
         expiry_warning=dict(type='bool', default=False),
+        role_entry_point=dict(type='str', choices=sorted(_role_variables.entry_points())),
     )
     return spec
 
@@ -119,6 +121,12 @@ class ActionModule(ActionBase):
         self._connection._play_context.no_log = True
         task_vars = task_vars or {}
         host = task_vars.get('inventory_hostname') or self._play_context.remote_addr
+        if self._task.args.get('role_entry_point'):
+            # Before this task's own options: they come from these variables, and the error should name them.
+            invalid = self._invalid_role_variables(self._task.args['role_entry_point'], task_vars, host)
+            if invalid:
+                result.update(invalid)
+                return result
         try:
             dummy, params = self.validate_argument_spec(argument_spec(),
                                                         required_if=[('mode', 'rotate', ['idp']), ('mode', 'confirm', ['idp'])])
@@ -169,6 +177,18 @@ class ActionModule(ActionBase):
             # so that the next task on the host does not discover it again.
             result.setdefault('ansible_facts', {})[self._discovered_interpreter_key] = self._discovered_interpreter
         return result
+
+    def _invalid_role_variables(self, entry_point, task_vars, host):
+        """A failed result with its report (nothing ran) when the role's variables do not pass its spec."""
+        if entry_point not in _role_variables.entry_points():
+            return None  # the option's own validation below names the choices
+        problems = _role_variables.errors(entry_point, task_vars, self._templar.template)
+        if not problems:
+            return None
+        msg = _role_variables.message(entry_point, problems, host)
+        idp = self._task.args.get('idp')
+        record = host_record(host, idp if idp in DRIVER_NAMES else None, None, 'failed', 30, 7, failure=msg)
+        return dict(failed=True, changed=False, msg=msg, report=record, ansible_facts={'alation_scim_report': record})
 
     def _driver(self, params, task_vars, host, warnings):
         cls = driver_class(params['idp'])

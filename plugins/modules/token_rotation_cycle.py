@@ -171,6 +171,17 @@ options:
         not within O(critical_days). The role's C(check) entry point sets it.
     type: bool
     default: false
+  role_entry_point:
+    description:
+      - Before anything else, validate the variables of this entry point of the role M(alation.scim.token_rotation)
+        against the role's argument spec (its C(meta/argument_specs.yml)), as Ansible's own role validation does, in
+        this task's worker. Invalid variables fail the task with the role variables named and a C(report) (status
+        C(failed)); nothing is read or changed on the host or at the IdP.
+      - The role's C(main) and C(check) entry points set it, so that a playbook can import the role with
+        C(rolespec_validate=false) and save Ansible's separate validation task (a worker per host). The collection's
+        playbooks do.
+    type: str
+    choices: [check, confirm, main]
 notes:
   - Needs C(become=true) for the host side (the Django shell and the expiry record run as root).
   - Over a pipelined connection with ansible-core's own module execution (the shipped C(examples/ansible.cfg)),

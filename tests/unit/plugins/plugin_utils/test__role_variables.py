@@ -1,0 +1,136 @@
+"""The role's variables validated inside the cycle task (role_entry_point): the role's own spec, the
+same verdicts as Ansible's validation task, and every place that turns Ansible's task off has the
+cycle validating instead."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import re
+
+import pytest
+import yaml
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.alation.scim.plugins.action.token_rotation_cycle import argument_spec
+from ansible_collections.alation.scim.plugins.plugin_utils import _role_variables
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+ROLE_TASKS = os.path.join(REPO, "roles", "token_rotation", "tasks")
+VALID = {"alation_scim_idp": "entra", "alation_scim_base_url": "https://alation.example.com",
+         "alation_scim_warning_days": 30, "alation_scim_shell_timeout": 120}
+
+
+def identity(value):
+    return value
+
+
+def test_the_spec_is_the_roles_own_file():
+    with open(os.path.join(REPO, "roles", "token_rotation", "meta", "argument_specs.yml")) as f:
+        assert _role_variables.entry_points() == yaml.safe_load(f)["argument_specs"]
+    assert argument_spec()["role_entry_point"]["choices"] == sorted(_role_variables.entry_points())
+
+
+@pytest.mark.parametrize("entry_point", ["check", "main"])
+def test_valid_variables_pass(entry_point):
+    assert _role_variables.errors(entry_point, dict(VALID, unrelated_variable=object()), identity) == []
+
+
+@pytest.mark.parametrize("entry_point, bad, named", [
+    ("main", {"alation_scim_idp": "entraid"}, ["alation_scim_idp", "entraid"]),
+    ("check", {"alation_scim_idp": "entraid"}, ["alation_scim_idp", "entraid"]),
+    ("main", {"alation_scim_rotate_before_days": "soon"}, ["alation_scim_rotate_before_days"]),
+    ("check", {"alation_scim_shell_timeout": "slow"}, ["alation_scim_shell_timeout", "slow"]),
+    ("main", {"alation_scim_summary": "perhaps"}, ["alation_scim_summary"]),  # a variable the cycle never gets
+])
+def test_invalid_variables_are_named(entry_point, bad, named):
+    problems = _role_variables.errors(entry_point, dict(VALID, **bad), identity)
+    assert problems
+    text = _role_variables.message(entry_point, problems, "alation7")
+    for word in named:
+        assert word in text
+    assert text.startswith("Invalid variables for the role alation.scim.token_rotation (entry point %s): " % entry_point)
+    assert "Nothing was read or changed on alation7" in text
+
+
+def test_a_required_variable_that_is_missing_is_named():
+    variables = dict(VALID)
+    del variables["alation_scim_idp"]
+    assert _role_variables.errors("main", variables, identity) == ["missing required arguments: alation_scim_idp"]
+
+
+def test_values_are_templated_before_they_are_checked():
+    seen = []
+
+    def template(value):
+        seen.append(value)
+        return dict(value, alation_scim_warning_days=7)
+    assert _role_variables.errors("check", dict(VALID, alation_scim_warning_days="{{ days }}"), template) == []
+    assert seen[0]["alation_scim_warning_days"] == "{{ days }}"
+    assert "unrelated" not in seen[0]
+
+
+@pytest.mark.parametrize("entry_point", ["check", "main"])
+@pytest.mark.parametrize("variables", [VALID, dict(VALID, alation_scim_idp="entraid"),
+                                       dict(VALID, alation_scim_warning_days="soon"),
+                                       dict((k, v) for k, v in VALID.items() if k != "alation_scim_base_url")])
+def test_same_verdict_as_ansibles_own_validation_task(entry_point, variables):
+    """What ansible.builtin.validate_argument_spec decides for the same variables (its validator, its call)."""
+    options = _role_variables.entry_points()[entry_point]["options"]
+    given = dict((name, variables[name]) for name in options if name in variables)
+    ansible_says = ArgumentSpecValidator(options).validate(given, validate_role_argument_spec=True).error_messages
+    assert _role_variables.errors(entry_point, variables, identity) == list(ansible_says)
+
+
+def tasks_of(path):
+    with open(path) as f:
+        return yaml.safe_load(f) or []
+
+
+def cycle_tasks(tasks):
+    for task in tasks:
+        for key in ("block", "rescue", "always"):
+            for inner in cycle_tasks(task.get(key) or []):
+                yield inner
+        if "alation.scim.token_rotation_cycle" in task:
+            yield task
+
+
+@pytest.mark.parametrize("entry_point, tasks_file", [("check", "read_expiry.yml"), ("main", "main.yml")])
+def test_the_roles_first_cycle_task_validates_its_entry_point(entry_point, tasks_file):
+    first = next(cycle_tasks(tasks_of(os.path.join(ROLE_TASKS, tasks_file))))
+    assert first["alation.scim.token_rotation_cycle"]["role_entry_point"] == entry_point
+
+
+def imports_of_the_role(tasks):
+    for task in tasks:
+        for key in ("block", "rescue", "always"):
+            for inner in imports_of_the_role(task.get(key) or []):
+                yield inner
+        spec = task.get("ansible.builtin.import_role") or task.get("ansible.builtin.include_role")
+        if spec:
+            yield spec, task.get("vars") or {}
+
+
+def test_every_playbook_that_turns_ansibles_validation_off_runs_a_validating_entry_point():
+    """rolespec_validate: false only where the role's first task is a cycle task with role_entry_point."""
+    validating = {"main": "main", "read_expiry": "check"}
+    found = 0
+    for folder in ("playbooks", os.path.join("playbooks", "tasks")):
+        for name in sorted(os.listdir(os.path.join(REPO, folder))):
+            if not name.endswith(".yml"):
+                continue
+            for play in tasks_of(os.path.join(REPO, folder, name)):
+                for spec, variables in imports_of_the_role(play.get("tasks", [play]) if isinstance(play, dict) else []):
+                    if spec.get("rolespec_validate", True) is not False:
+                        continue
+                    found += 1
+                    tasks_from = spec.get("tasks_from", "main")
+                    entries = [tasks_from]
+                    if "{{" in tasks_from:  # fleet_host.yml: the entry point comes from the fleet playbooks
+                        entries = sorted(set(re.findall(r"alation_scim_entry_point: (\w+)", "".join(
+                            open(os.path.join(REPO, "playbooks", p)).read() for p in os.listdir(
+                                os.path.join(REPO, "playbooks")) if p.endswith(".yml")))))
+                    assert entries and all(e in validating for e in entries), (name, entries)
+    assert found >= 2
