@@ -217,8 +217,9 @@ def test_check_passes_warns_and_fails_the_right_hosts_and_never_changes(fleet, t
         assert result.rc == 2, result
         # Nothing changes on any host; only the report files on the controller (first run).
         assert host_changes(result) == [], result
-        # The role fails exactly the critical and the unreachable hosts (recorded, rescued so the others go on) ...
-        assert [h for h in EVERY if result.stats[h]["rescued"]] == ["alation3", "alation4", OFFLINE]
+        # No host fails before the report (the fleet check runs the role's check without its own fail: one
+        # task per host), so none is rescued; the verdict comes once, after the report (below) ...
+        assert [h for h in EVERY if result.stats[h]["rescued"]] == []
         # ... warns the one under the warning threshold (an Ansible warning: on stderr).
         assert sorted(set(re.findall(r"\[WARNING\]: The Alation SCIM token on (\S+) expires",
                                      result.stdout + result.stderr))) == ["alation2"]
@@ -265,6 +266,27 @@ def test_check_passes_warns_and_fails_the_right_hosts_and_never_changes(fleet, t
     assert failed == {"alation3": "critical", "alation4": "critical", OFFLINE: "unreachable"}
 
     scan_everything(scanner, testbed, report_dir)
+
+
+def test_check_with_an_invalid_role_variable_fails_every_host_naming_it_and_reads_nothing(fleet, testbed, tmp_path):
+    """The fleet check turns Ansible's role validation task off (a worker per host): the cycle task validates
+    the same spec. A bad variable still fails every host with its name, before any host is touched."""
+    for h in ALATION:
+        testbed.reset(h)
+    launches = dict((h, testbed.launches(h)) for h in ALATION)
+    report_dir = tmp_path / "reports"
+    result = run(fleet, CHECK, report_dir, alation_scim_shell_timeout="soon")
+    assert result.rc == 2, result
+    reasons = verdicts(result)
+    assert sorted(reasons) == sorted(EVERY), result
+    for h, reason in reasons.items():
+        assert reason.startswith("FAILED: Invalid variables for the role alation.scim.token_rotation (entry point "
+                                 "check): ") and "alation_scim_shell_timeout" in reason and "soon" in reason, reason
+        assert "Nothing was read or changed on %s" % h in reason
+    assert dict((h, testbed.launches(h)) for h in ALATION) == launches, "a host was read despite the bad variable"
+    doc, by_host, markdown, junit = reports(report_dir)
+    assert dict((h, r["status"]) for h, r in by_host.items()) == dict((h, "failed") for h in EVERY)
+    assert all("alation_scim_shell_timeout" in r["message"] for r in by_host.values())
 
 
 # ---------------------------------------------------------------- the scheduled rotation
