@@ -289,9 +289,11 @@ class Cycle(object):
         due = p['force'] or recorded_due(text, self.clock(), p['rotate_before_days'], host_key(p))
         plan = driver.prepare_plan() if due else None
         if plan and plan not in plans:
-            # Saved first: a run that dies right after preparing leaves the plan for the next one.
-            new = dict(push, plan=plan, plan_driver=driver.name, plan_target=driver.target())
-            self.step('prepare', p['host'].write_record, self.record_path, with_push(text, new))
+            if _overrides(driver, 'resume'):
+                # Saved first: a run that dies right after preparing leaves the plan for the next one. A plan
+                # nothing undoes (a probe write that changes nothing) leaves nothing to finish: no round trip.
+                new = dict(push, plan=plan, plan_driver=driver.name, plan_target=driver.target())
+                self.step('prepare', p['host'].write_record, self.record_path, with_push(text, new))
             self.step('prepare', driver.prepare, plan)
             plans.append(plan)
             self.out['prepared'] = True

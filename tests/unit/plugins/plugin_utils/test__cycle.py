@@ -220,6 +220,28 @@ def test_due_host_is_prepared_rotated_pushed_resumed_and_verified_in_one_launch(
     assert host.commands == ['read', 'write', 'write'], 'one read, plan saved, one final write'
 
 
+class ProbingDriver(FakeDriver):
+    """Prepares with a write that changes nothing (PingFederate, SailPoint: probe_write): nothing to undo."""
+
+    resume = Driver.resume
+
+    def prepare_plan(self):
+        return {'probe_write': True}
+
+    def prepare(self, plan):
+        self.calls.append('prepare')
+
+
+def test_a_plan_nothing_undoes_is_not_saved_on_the_host_first():
+    host = FakeHost(days=5)
+    driver = ProbingDriver(host)
+    out = run(host, driver)
+    assert driver.calls == ['check_settings', 'prepare', 'push', 'verify'] and out['rotated'] and out['verified']
+    assert host.commands == ['read', 'write'], 'one read, no plan to save, one final write'
+    push = host.push_state()
+    assert push['pending'] is False and 'plan' not in push and out.get('prepared') is True
+
+
 def test_a_new_token_shorter_than_the_rotation_window_is_warned_about():
     host = FakeHost(days=5)
     out = run(host, FakeDriver(host), rotate_before_days=200)  # a 6-month token is due at once again
