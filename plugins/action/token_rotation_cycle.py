@@ -70,6 +70,13 @@ class _Host(HostSide):
     def __init__(self, action, task_vars):
         self.action = action
         self.task_vars = task_vars
+        # A read in a second thread only over ansible-core's own ssh connection, driven by ansible-core's
+        # module execution (Mitogen's strategy keeps its connection to itself).
+        self.concurrent_reads = (getattr(action._connection, 'transport', None) == 'ssh' and getattr(
+            type(action), '_execute_module', None) is ActionBase._execute_module)
+
+    def connect(self):
+        self.action._low_level_execute_command('true', sudoable=False)
 
     def launch(self, module, args):
         try:

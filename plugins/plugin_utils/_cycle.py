@@ -28,6 +28,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import json
+import threading
 import time
 
 from shlex import quote as shlex_quote
@@ -79,6 +80,10 @@ class HostError(Exception):
 class HostSide(object):
     """What the cycle needs of the host; the action plugin implements it over the task's connection."""
 
+    # Whether one read-only command may run in another thread while this one talks to the IdP (the
+    # connection is used by one thread at a time either way: the cycle waits for it before the next).
+    concurrent_reads = False
+
     def launch(self, module, args):
         """Run a host module (alation.scim.token_rotate, ...) with args; its result dict."""
         raise NotImplementedError
@@ -91,11 +96,45 @@ class HostSide(object):
         """The record's text ('' when there is none), in one round trip."""
         return self.command('cat %s 2>/dev/null || true' % shlex_quote(path))
 
+    def connect(self):
+        """Open the connection to the host (an SSH master), so that the launch does not wait for it."""
+
     def write_record(self, path, text):
         """Replace the record atomically (mode 0600, root), in one round trip."""
         directory = path.rsplit('/', 1)[0] or '/'
         self.command("umask 077 && mkdir -p %s && printf '%%s\\n' %s > %s.tmp && mv -f %s.tmp %s" % (
             shlex_quote(directory), shlex_quote(text), shlex_quote(path), shlex_quote(path), shlex_quote(path)))
+
+
+class Meanwhile(object):
+    """A read-only host call run in a thread; result() waits for it and returns or raises what it did."""
+
+    def __init__(self, func, *args):
+        self._value, self._error = None, None
+        self._thread = threading.Thread(target=self._run, args=(func,) + args)
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _run(self, func, *args):
+        try:
+            self._value = func(*args)
+        except Exception as e:  # raised again in the cycle's thread, by result()
+            self._error = e
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def wait(self):
+        self._thread.join()
+
+
+def settle(calls):
+    """Wait for calls started meanwhile whose answers nobody needs any more (a step failed)."""
+    for call in calls:
+        call.wait()
 
 
 class StepFailed(Exception):
@@ -186,15 +225,25 @@ class Cycle(object):
         """The whole cycle; with stop_before_yaml_push (YAML-pushed drivers) the result of a run that
         must push carries the token under `token` (hidden by the action) and `rotation` to finish with."""
         driver, p = self.driver, self.p
+        prepares = _overrides(driver, 'prepare_plan') and not self.check_mode and self.record_path
+        meanwhile = None
+        if p['host'].concurrent_reads:
+            # While the IdP is read (a second or more at fleet scale), the host is reached: its record read
+            # (both are read-only), or just its connection, which the launch would otherwise wait for.
+            meanwhile = Meanwhile(p['host'].read_record, self.record_path) if prepares else Meanwhile(p['host'].connect)
         try:
             self.step('idp', driver.check_settings)
         except StepFailed as failure:
+            if meanwhile:
+                meanwhile.wait()  # the host's connection serves one thread at a time
             self.read_for_report()
             return self.failed(failure)
         plans = []
         try:
-            if _overrides(driver, 'prepare_plan') and not self.check_mode and self.record_path:
-                plans = self.prepare()
+            if prepares:
+                plans = self.prepare(meanwhile)
+            elif meanwhile:
+                meanwhile.wait()  # its failure, if any, is the launch's to report
             # A hand-off host is never rotated unattended; check mode says so too (a real run would refuse).
             gate = driver.needs_operator and not p['operator_present']
             if gate:
@@ -242,8 +291,14 @@ class Cycle(object):
                     self.warn('%s: a hand-off owed by an earlier rotation is delivered now, but nobody is there to '
                               'paste it (alation_scim_operator_present is false): %s keeps failing to provision '
                               'until someone does.' % (self.host, driver.label))
-                self.step('push', self.push, token, reason, rotated)
+                host_checks = self.start_host_checks(token, previous) if self.p['verify'] and not self.check_mode else []
+                try:
+                    self.step('push', self.push, token, reason, rotated)
+                except StepFailed:
+                    settle(host_checks)
+                    raise
                 self.record_push(push_state, token)
+                return self.complete(token, previous, plans, host_checks)
             return self.complete(token, previous, plans)
         except StepFailed as failure:
             if not self.out['rotated'] and not self.out['pushed']:
@@ -272,10 +327,14 @@ class Cycle(object):
         except StepFailed as failure:
             return self.failed(failure)
 
-    def prepare(self):
-        """Read the record; when a rotation is (or may be) due, save the plan there and prepare."""
+    def prepare(self, reading=None):
+        """Read the record (or take the reading started meanwhile); when a rotation is (or may be) due,
+        save the plan there and prepare."""
         driver, p = self.driver, self.p
-        text = self.step('host_state', p['host'].read_record, self.record_path)
+        if reading is not None:
+            text = self.step('host_state', reading.result)
+        else:
+            text = self.step('host_state', p['host'].read_record, self.record_path)
         push = record_push(text)
         plans = []
         if (parse_record(text) or {}).get('ha_role') == 'secondary':
@@ -343,11 +402,13 @@ class Cycle(object):
                                 fingerprint=token_fingerprint(token, salt), pushed_epoch=int(self.clock()),
                                 pending=False)
 
-    def complete(self, token, previous, plans):
+    def complete(self, token, previous, plans, host_checks=None):
         # Verified before the IdP is resumed and the push recorded: a push that does not work keeps the IdP
         # prepared (Entra's job paused, no cycle against a broken token) and stays owed for the re-run.
         if self.p['verify'] and not self.check_mode and (self.out['rotated'] or self.out['pushed']):
-            self.step('verify', self.verify, token, previous)
+            self.step('verify', self.verify, token, previous, host_checks)
+        else:
+            settle(host_checks or [])
         resumed = self.resume(plans)
         self.write_push_state(resumed)
         return self.finish_report()
@@ -388,11 +449,22 @@ class Cycle(object):
             push.pop(key, None)
         self.step('record', self.p['host'].write_record, self.record_path, with_push(text, push))
 
-    def verify(self, token, previous):
+    def start_host_checks(self, token, previous):
+        """The SCIM endpoint's answers to the current token (200) and the revoked one (401), each in a thread:
+        GETs of Alation itself, independent of the IdP, so they run while the push goes out; verify() waits
+        for them, in this order, before it asks the IdP."""
         url = self.p['scim_url'].rstrip('/') + '/' + self.p['verify_path'].lstrip('/')
-        self.expect_scim(url, token, 200, 'the current token is accepted by the SCIM endpoint')
+        checks = [Meanwhile(self.expect_scim, url, token, 200, 'the current token is accepted by the SCIM endpoint')]
         if previous:
-            self.expect_scim(url, previous, 401, 'the revoked token is rejected by the SCIM endpoint')
+            checks.append(Meanwhile(self.expect_scim, url, previous, 401,
+                                    'the revoked token is rejected by the SCIM endpoint'))
+        return checks
+
+    def verify(self, token, previous, host_checks=None):
+        checks = host_checks or self.start_host_checks(token, previous)
+        settle(checks)
+        for check in checks:
+            check.result()  # the first failure, in order
         last = None
         for attempt in range(self.p['verify_retries'] + 1):
             try:

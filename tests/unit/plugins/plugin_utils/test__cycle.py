@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import threading
 
 import pytest
 
@@ -182,6 +183,13 @@ PARAMS = dict(rotate_before_days=30, force=False, force_push=False, operator_pre
               init_script='/etc/init.d/alation', timeout=120, django_shell_command='alation_django_shell')
 
 
+@pytest.fixture(autouse=True, params=[False, True], ids=['host-after-idp', 'host-read-meanwhile'])
+def reads_meanwhile(request, monkeypatch):
+    """Every test twice: the host read after the IdP's, and while it (the action's ssh connection)."""
+    monkeypatch.setattr(FakeHost, 'concurrent_reads', request.param)
+    return request.param
+
+
 def run(host, driver, mode='rotate', stage='all', check_mode=False, scim=None, **params):
     CHECK['mode'] = check_mode
     clock = Clock()
@@ -240,6 +248,95 @@ def test_a_plan_nothing_undoes_is_not_saved_on_the_host_first():
     assert host.commands == ['read', 'write'], 'one read, no plan to save, one final write'
     push = host.push_state()
     assert push['pending'] is False and 'plan' not in push and out.get('prepared') is True
+
+
+class SlowIdP(FakeDriver):
+    """An IdP read that takes until the host was reached (or gives up after `patience` seconds)."""
+
+    def __init__(self, host, patience=5, **kwargs):
+        super(SlowIdP, self).__init__(host, **kwargs)
+        self.patience = patience
+        self.record_read = threading.Event()
+        original = host.read_record
+
+        def read_record(path):
+            self.reader = threading.current_thread()
+            try:
+                return original(path)
+            finally:
+                self.record_read.set()
+        host.read_record = read_record
+        host.connect = lambda: (setattr(self, 'reader', threading.current_thread()), self.record_read.set())
+
+    def check_settings(self):
+        self.overlapped = self.record_read.wait(self.patience)
+        super(SlowIdP, self).check_settings()
+
+
+class SlowIdPThatNeverPrepares(SlowIdP):
+    prepare_plan = Driver.prepare_plan  # PingOne: nothing to read on the host before the launch
+
+
+@pytest.mark.parametrize('driver_class', [SlowIdP, SlowIdPThatNeverPrepares])
+def test_the_host_is_reached_while_the_idp_is_read(reads_meanwhile, driver_class):
+    host = FakeHost(days=5)
+    driver = driver_class(host, patience=5 if reads_meanwhile else 0.2)
+    out = run(host, driver)
+    assert out['rotated'] and out['verified'] and host.launches == ['alation.scim.token_rotate']
+    assert ('read' in host.commands) == (driver_class is SlowIdP), 'the record is read only to prepare'
+    if reads_meanwhile:
+        # the record read (or, with nothing to read, the connection) while the IdP was read, in another thread
+        assert driver.overlapped and driver.reader is not threading.current_thread()
+    else:
+        assert not driver.overlapped
+
+
+def test_idp_settings_that_fail_while_the_record_is_read_still_change_nothing(reads_meanwhile):
+    host = FakeHost(days=5)
+    driver = SlowIdP(host, fail='settings', patience=5 if reads_meanwhile else 0.2)
+    out = run(host, driver)
+    assert host.rotations == 0 and host.launches == ['alation.scim.token_info']
+    assert out['report']['status'] == 'failed' and driver.calls == ['check_settings']
+    assert host.commands == (['read'] if reads_meanwhile else [])
+
+
+class PushThatWaitsForTheHostCheck(FakeDriver):
+    """A push that takes until the SCIM endpoint was asked about the new token (or 5 s)."""
+
+    def __init__(self, host, **kwargs):
+        super(PushThatWaitsForTheHostCheck, self).__init__(host, **kwargs)
+        self.asked = threading.Event()
+
+    def push(self, token):
+        self.overlapped = self.asked.wait(5)
+        return super(PushThatWaitsForTheHostCheck, self).push(token)
+
+
+def test_the_scim_endpoint_is_asked_while_the_push_goes_out():
+    host = FakeHost(days=5)
+    driver = PushThatWaitsForTheHostCheck(host)
+    statuses = {}
+
+    class Scim(dict):
+        def __bool__(self):
+            return True
+
+        def get(self, token, default=None):
+            driver.asked.set()
+            statuses[token] = 200 if token == host.token else 401
+            return statuses[token]
+    out = run(host, driver, scim=Scim())
+    assert driver.overlapped and out['verified'] and out['report']['status'] == 'ok'
+    assert sorted(statuses.values()) == [200, 401], 'the new token and the revoked one, both asked'
+    assert driver.calls == ['check_settings', 'prepare', 'push', 'verify', 'resume'], 'the IdP verifies after both'
+
+
+def test_a_scim_endpoint_that_keeps_the_revoked_token_fails_even_though_the_push_went_out():
+    host = FakeHost(days=5)
+    driver = FakeDriver(host)
+    out = run(host, driver, scim={'tok-01-' + 'x' * 30: 200})
+    assert out['failed'] and out['failed_stage'] == 'verify' and 'verify' not in driver.calls
+    assert 'the revoked token is rejected' in out['msg'] and 'resume' not in driver.calls, 'the IdP stays prepared'
 
 
 def test_a_new_token_shorter_than_the_rotation_window_is_warned_about():
