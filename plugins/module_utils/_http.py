@@ -136,9 +136,8 @@ def send(method, url, headers=None, data=None, validate_certs=True, ca_path=None
     """One HTTP request; returns Response for any HTTP status, raises TransportError otherwise.
 
     ``tls`` may carry client_cert / client_key (mutual TLS), passed to open_url as they are."""
-    # Imported at the first request, not with this file: every Ansible worker that runs the rotation
-    # cycle imports this file, and ansible's urls (ssl, http.client, email ...) is about half of that
-    # import's CPU; the expiry check makes no HTTP call at all.
+    # Imported here, not with this file, which modules may use without HTTP; the rotation cycle's action
+    # plugin preloads it in the controller's main process, so its workers inherit it.
     from ansible.module_utils.urls import open_url
     try:
         from http.client import HTTPException
