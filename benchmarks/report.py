@@ -51,6 +51,8 @@ def point(res, n, kind, driver):
     p = dict(runs=len(runs), wall=med(r["wall_s"] for r in runs), cpu=med(r["controller_cpu_s"] for r in runs),
              machine=med(r["machine_cpu_s"] for r in runs), floor=med(r["wall_s"] for r in floors),
              floor_cpu=med(r["controller_cpu_s"] for r in floors),
+             floor_machine=med(r.get("machine_cpu_s") for r in floors),
+             scim=med(r.get("scim_cpu_s") for r in runs), floor_scim=med(r.get("scim_cpu_s") for r in floors),
              launches=sorted(set(x for r in runs for x in r.get("launches", []))),
              rotations=sorted(set(x for r in runs for x in r.get("rotations", []))),
              profile=runs[-1].get("profile") or [])
@@ -253,6 +255,37 @@ def decomposition(res):
                     rows) + "\n\n" + "\n".join(lines))
 
 
+def cpu_split(res):
+    """Where a run's CPU goes beyond its floor's, at the largest size up to 20: the controller (the
+    ansible-playbook tree), the simulated Alation servers' SCIM endpoints (gunicorn + Django: the
+    verification's calls and the IdP simulators' own calls to Alation), and the rest of the machine
+    (the hosts' sshd, sudo, the host code and Django shells, the IdP simulators)."""
+    ns = [n for n in sizes(res) if n <= 20]
+    rows = []
+    for n in ns[-1:]:
+        for kind, driver, title in series(res):
+            p = point(res, n, kind, driver)
+            if not p or p["scim"] is None or p["floor_scim"] is None or p["floor_machine"] is None:
+                continue
+            rest, floor_rest = p["machine"] - p["cpu"] - p["scim"], p["floor_machine"] - p["floor_cpu"] - p["floor_scim"]
+            extra = p["machine"] - p["floor_machine"]
+            rows.append([title, "%d" % n, "%.1f / %.1f (%.2fx)" % (p["wall"], p["floor"], p["ratio"]),
+                         "%.1f / %.1f" % (p["machine"], p["floor_machine"]),
+                         "%+.1f" % (p["cpu"] - p["floor_cpu"]), "%+.1f" % (p["scim"] - p["floor_scim"]),
+                         "%+.1f" % (rest - floor_rest), "%+.1f" % extra])
+    if not rows:
+        return ""
+    return ("Where the CPU goes beyond the floor's (CPU seconds of the whole run; the machine has 2 cores shared by "
+            "the controller and the simulated hosts, so CPU beyond the floor's is wall time). SCIM endpoints: the "
+            "simulated Alation servers' gunicorn + Django (django-scim2) processes, which answer the verification's "
+            "calls (new token 200, revoked token 401) and the IdP simulators' own calls to Alation (Entra's "
+            "validateCredentials, PingFederate's provisioning run after every save, its write probe's included); "
+            "on a real fleet that CPU is the Alation servers', not the controller's. Rest: the hosts' sshd, sudo, "
+            "the host code, the Django shells and the IdP simulators.\n\n"
+            + table(["run", "hosts", "wall s / floor", "machine CPU s / floor", "controller", "SCIM endpoints",
+                     "rest of the machine", "total"], rows))
+
+
 def profiles(res):
     """Where the time goes: the task profile of the runs at 20 hosts (or the largest size up to 20)."""
     ns = [n for n in sizes(res) if n <= 20]
@@ -289,7 +322,7 @@ def text(res):
                                    "cost_curve.png)\n\n" + curve_tables(res),
                                    "### Settings, each changed alone\n\n" + settings_table(res),
                                    "### Where the time goes\n\n" + "\n\n".join(
-                                       x for x in (decomposition(res), profiles(res)) if x)) if x) + "\n"
+                                       x for x in (decomposition(res), cpu_split(res), profiles(res)) if x)) if x) + "\n"
 
 
 def plot(res, path=PLOT):
