@@ -301,6 +301,16 @@ def profiles(res):
     return "\n\n".join(out)
 
 
+def repeats(res):
+    s = res["settings"]
+    at = s.get("repeat_sizes")
+    if at is None:  # results from before repeat_sizes was recorded
+        return "%d below 10 hosts, 1 from 10 on" % s["repeat"]
+    others = [n for n in s["sizes"] if n not in at]
+    return "%d at %s host(s)%s" % (s["repeat"], ", ".join(map(str, at)),
+                                   ", 1 at %s" % ", ".join(map(str, others)) if others else "")
+
+
 def head(res):
     s = res["settings"]
     skipped = "".join("\n- %s hosts: NOT MEASURED, %s" % (n, why) for n, why in sorted(res["skipped"].items()))
@@ -308,11 +318,11 @@ def head(res):
     mem = ", ".join("%s hosts %s MiB" % (k, v) for k, v in sorted(res["memory_mib"].items(), key=lambda kv: (
         kv[0] != "before", int(kv[0]) if kv[0].isdigit() else 0)))
     return ("Measured %s, commit %s, `%s` (%d s holding the test bed's lock), on %d cores and %d MiB; Django start-up +%.1f s per "
-            "launch; Mitogen %s. Fleet sizes %s, settings at %s; runs per measurement: %d below 10 hosts, 1 from "
-            "10 on (medians). Machine memory used at peak: %s.%s%s"
+            "launch; Mitogen %s. Fleet sizes %s, settings at %s; runs per measurement: %s (medians). Machine memory used "
+            "at peak: %s.%s%s"
             % (res["started"][:16].replace("T", " ") + " UTC", res["commit"], res["command"], res["duration_s"],
                res["machine"]["cores"], res["machine"]["mem_total_mib"], s["startup_delay_s"], res["mitogen"] or "-",
-               ", ".join(map(str, s["sizes"])), ", ".join(map(str, s["settings_sizes"])) or "-", s["repeat"], mem,
+               ", ".join(map(str, s["sizes"])), ", ".join(map(str, s["settings_sizes"])) or "-", repeats(res), mem,
                skipped, notes))
 
 

@@ -456,8 +456,13 @@ def mitogen_version():
         return None
 
 
+def repeats_at(n):
+    """Repeated below 10 hosts (cheap) and at the targets' sizes: a single 20-host run varies by up to 0.2x here."""
+    return n < 10 or n in ONE_TASK_SIZES
+
+
 def measure_curve(fleet, n, args, res):
-    repeat = args.repeat if n < 10 else 1
+    repeat = args.repeat if repeats_at(n) else 1
     fleet.sync("entra")
     for i in range(repeat):
         log("%d hosts: check run, then its floor (%d/%d)" % (n, i + 1, repeat))
@@ -511,6 +516,7 @@ def run(args):
                        "mem_total_mib": round(used_mib()[0] + used_mib()[1])},
            "settings": {"sizes": args.sizes, "settings_sizes": args.settings_sizes, "drivers": args.drivers,
                         "startup_delay_s": args.startup_delay, "repeat": args.repeat,
+                        "repeat_sizes": [n for n in args.sizes if repeats_at(n)],
                         "max_hosts_per_driver": args.max_hosts_per_driver, "loop_hosts": args.loop_hosts},
            "mitogen": mitogen_version(), "runs": [], "settings_runs": [], "skipped": {}, "notes": [],
            "memory_mib": {}, "testbed_up_s": {}}
@@ -562,7 +568,8 @@ def main(argv=None):
                    help="largest fleet the drivers other than entra rotate (PingOne's revisions resync every store "
                         "of the environment: n hosts cost n*n SCIM calls in the simulator); default %(default)s")
     p.add_argument("--startup-delay", type=float, default=3.0, help="extra Django start-up per launch, s (default 3)")
-    p.add_argument("--repeat", type=int, default=3, help="runs per measurement below 10 hosts, median (default 3)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs per measurement below 10 hosts and at the targets' sizes (1, 20), median (default 3)")
     p.add_argument("--loop-hosts", type=int, default=0,
                    help="also time the vendor's manual loop (benchmarks/vendor_loop.sh) at the largest size up to 20, "
                         "on this many hosts, scaled to the fleet (default 0: not run; it takes minutes per host)")
