@@ -173,7 +173,7 @@ options:
     default: false
   role_entry_point:
     description:
-      - Before anything else, validate the variables of this entry point of the role M(alation.scim.token_rotation)
+      - Before anything else, validate the variables of this entry point of the role C(alation.scim.token_rotation)
         against the role's argument spec (its C(meta/argument_specs.yml)), as Ansible's own role validation does, in
         this task's worker. Invalid variables fail the task with the role variables named and a C(report) (status
         C(failed)); nothing is read or changed on the host or at the IdP.

@@ -100,6 +100,7 @@ plugins/modules/token_rotation_cycle.py
 plugins/plugin_utils/_cycle.py
 plugins/plugin_utils/_handoff.py
 plugins/plugin_utils/_host_script.py
+plugins/plugin_utils/_role_variables.py
 plugins/plugin_utils/_token_action.py
 plugins/plugin_utils/drivers/__init__.py
 plugins/plugin_utils/drivers/base.py
@@ -118,6 +119,7 @@ roles/token_rotation/tasks/check.yml
 roles/token_rotation/tasks/confirm.yml
 roles/token_rotation/tasks/followup.yml
 roles/token_rotation/tasks/main.yml
+roles/token_rotation/tasks/read_expiry.yml
 roles/token_rotation/tasks/summary.yml
 roles/token_rotation/tasks/yaml_push.yml
 """.split()

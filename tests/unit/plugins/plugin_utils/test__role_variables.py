@@ -88,29 +88,30 @@ def tasks_of(path):
         return yaml.safe_load(f) or []
 
 
-def cycle_tasks(tasks):
+def flattened(tasks):
+    """Every task of a task list, those in blocks included, in order."""
+    found = []
     for task in tasks:
         for key in ("block", "rescue", "always"):
-            for inner in cycle_tasks(task.get(key) or []):
-                yield inner
-        if "alation.scim.token_rotation_cycle" in task:
-            yield task
+            found.extend(flattened(task.get(key) or []))
+        found.append(task)
+    return found
+
+
+def cycle_tasks(tasks):
+    return [task for task in flattened(tasks) if "alation.scim.token_rotation_cycle" in task]
 
 
 @pytest.mark.parametrize("entry_point, tasks_file", [("check", "read_expiry.yml"), ("main", "main.yml")])
 def test_the_roles_first_cycle_task_validates_its_entry_point(entry_point, tasks_file):
-    first = next(cycle_tasks(tasks_of(os.path.join(ROLE_TASKS, tasks_file))))
+    first = cycle_tasks(tasks_of(os.path.join(ROLE_TASKS, tasks_file)))[0]
     assert first["alation.scim.token_rotation_cycle"]["role_entry_point"] == entry_point
 
 
 def imports_of_the_role(tasks):
-    for task in tasks:
-        for key in ("block", "rescue", "always"):
-            for inner in imports_of_the_role(task.get(key) or []):
-                yield inner
-        spec = task.get("ansible.builtin.import_role") or task.get("ansible.builtin.include_role")
-        if spec:
-            yield spec, task.get("vars") or {}
+    return [(task.get("ansible.builtin.import_role") or task.get("ansible.builtin.include_role"), task.get("vars") or {})
+            for task in flattened(tasks)
+            if task.get("ansible.builtin.import_role") or task.get("ansible.builtin.include_role")]
 
 
 def test_every_playbook_that_turns_ansibles_validation_off_runs_a_validating_entry_point():

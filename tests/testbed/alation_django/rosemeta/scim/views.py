@@ -106,7 +106,7 @@ class _Resources(ScimAnswers):
         # Paged in the database, as django-scim2 itself (and any real server) does: a page of one user
         # must not serialise every user (a count=1 verification cost ~110 ms of CPU on a 700-user host).
         start, count = _page(request.GET)
-        total = qs.count() if isinstance(qs, QuerySet) else sum(1 for _ in qs)  # a search's raw query or list too
+        total = qs.count() if isinstance(qs, QuerySet) else sum(1 for dummy in qs)  # a search's raw query or list too
         page = [self.scim_adapter(o, request=request).to_dict() for o in qs[start - 1:start - 1 + count]]
         return scim_response(list_response(page, start, count, total=total, paged=True))
 
