@@ -83,8 +83,8 @@ class _Host(HostSide):
         self.task_vars = task_vars
         # A read in a second thread only over ansible-core's own ssh connection, driven by ansible-core's
         # module execution (Mitogen's strategy keeps its connection to itself).
-        self.concurrent_reads = (getattr(action._connection, 'transport', None) == 'ssh' and getattr(
-            type(action), '_execute_module', None) is ActionBase._execute_module)
+        self.concurrent_reads = (getattr(action._connection, 'transport', None) == 'ssh'
+                                 and _host_script.ansible_runs_modules(action))
 
     def connect(self):
         self.action._low_level_execute_command('true', sudoable=False)
@@ -205,7 +205,9 @@ class ActionModule(ActionBase):
             return None
         msg = _role_variables.message(entry_point, problems, host)
         idp = self._task.args.get('idp')
-        record = host_record(host, idp if idp in DRIVER_NAMES else None, None, 'failed', 30, 7, failure=msg)
+        spec = argument_spec()  # the thresholds do not matter for a failed record: their defaults
+        record = host_record(host, idp if idp in DRIVER_NAMES else None, None, 'failed', spec['warning_days']['default'],
+                             spec['critical_days']['default'], failure=msg)
         return dict(failed=True, changed=False, msg=msg, report=record, ansible_facts={'alation_scim_report': record})
 
     def _driver(self, params, task_vars, host, warnings):

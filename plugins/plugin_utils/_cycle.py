@@ -291,7 +291,7 @@ class Cycle(object):
                     self.warn('%s: a hand-off owed by an earlier rotation is delivered now, but nobody is there to '
                               'paste it (alation_scim_operator_present is false): %s keeps failing to provision '
                               'until someone does.' % (self.host, driver.label))
-                host_checks = self.start_host_checks(token, previous) if self.p['verify'] and not self.check_mode else []
+                host_checks = self.start_host_checks(token, previous) if self.verifies() else []
                 try:
                     self.step('push', self.push, token, reason, rotated)
                 except StepFailed:
@@ -405,7 +405,7 @@ class Cycle(object):
     def complete(self, token, previous, plans, host_checks=None):
         # Verified before the IdP is resumed and the push recorded: a push that does not work keeps the IdP
         # prepared (Entra's job paused, no cycle against a broken token) and stays owed for the re-run.
-        if self.p['verify'] and not self.check_mode and (self.out['rotated'] or self.out['pushed']):
+        if self.verifies() and (self.out['rotated'] or self.out['pushed']):
             self.step('verify', self.verify, token, previous, host_checks)
         else:
             settle(host_checks or [])
@@ -448,6 +448,9 @@ class Cycle(object):
         for key in ('plan', 'plan_driver', 'plan_target'):
             push.pop(key, None)
         self.step('record', self.p['host'].write_record, self.record_path, with_push(text, push))
+
+    def verifies(self):
+        return self.p['verify'] and not self.check_mode
 
     def start_host_checks(self, token, previous):
         """The SCIM endpoint's answers to the current token (200) and the revoked one (401), each in a thread:

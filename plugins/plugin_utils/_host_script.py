@@ -107,13 +107,16 @@ def result_of(res):
                     'answered' % res.get('rc'))
 
 
+def ansible_runs_modules(action):
+    """Whether ansible-core's own module execution drives the action's connection (a strategy that runs
+    modules its own way, as Mitogen's replaces _execute_module, keeps its connection to itself)."""
+    return getattr(type(action), '_execute_module', None) is ActionBase._execute_module
+
+
 def applies(action):
     """Whether the launch can go this way: a pipelined connection (stdin to send the code on) and
-    Ansible's own module execution (a strategy that runs modules its own way, as Mitogen's replaces
-    _execute_module and refuses _is_pipelining_enabled, keeps its way)."""
-    if getattr(type(action), '_execute_module', None) is not ActionBase._execute_module:
-        return False
-    return action._is_pipelining_enabled('new')
+    Ansible's own module execution (Mitogen's also refuses _is_pipelining_enabled)."""
+    return ansible_runs_modules(action) and action._is_pipelining_enabled('new')
 
 
 def interpreter_line(action, name, args, task_vars):
