@@ -83,8 +83,8 @@ class _Host(HostSide):
         self.task_vars = task_vars
         # A read in a second thread only over ansible-core's own ssh connection, driven by ansible-core's
         # module execution (Mitogen's strategy keeps its connection to itself).
-        self.concurrent_reads = (getattr(action._connection, 'transport', None) == 'ssh'
-                                 and _host_script.ansible_runs_modules(action))
+        over_ssh = getattr(action._connection, 'transport', None) == 'ssh'
+        self.concurrent_reads = over_ssh and _host_script.ansible_runs_modules(action)
 
     def connect(self):
         self.action._low_level_execute_command('true', sudoable=False)
