@@ -23,7 +23,7 @@ from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.alation.scim.plugins.module_utils._token_state import host_argument_spec
-from ansible_collections.alation.scim.plugins.module_utils._http import ApiError
+from ansible_collections.alation.scim.plugins.module_utils._http import ApiError, tls_context
 from ansible_collections.alation.scim.plugins.module_utils._report import host_record
 from ansible_collections.alation.scim.plugins.plugin_utils import _host_script, _role_variables
 from ansible_collections.alation.scim.plugins.plugin_utils._cycle import Cycle, HostError, HostSide, run_cycle
@@ -33,13 +33,18 @@ from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import D
 # Loaded here, once, in the controller's main process: the strategy imports this plugin there before it
 # forks a worker per host, so every worker inherits them instead of loading them again (HTTP client,
 # drivers, the role's spec, the host code's bundle, the ssh connection plugin: about 40 ms of CPU per
-# host and launch; tests/unit/plugins/action/test_worker_imports.py).
+# host and launch; the TLS context of the system's CAs: about 25 ms per HTTPS request without ca_path;
+# tests/unit/plugins/action/test_worker_imports.py).
 from ansible.module_utils import urls as _urls  # noqa: F401  pylint: disable=unused-import
 from ansible.plugins.connection import ssh as _ssh  # noqa: F401  pylint: disable=unused-import
 for _name in DRIVER_NAMES:
     driver_class(_name)
 _role_variables.entry_points()
 _host_script.host_code_bundle()
+try:
+    tls_context()
+except Exception:  # pylint: disable=broad-except  (a broken CA store is reported by the request that needs it)
+    pass
 
 
 def argument_spec():

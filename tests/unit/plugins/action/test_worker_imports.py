@@ -3,7 +3,7 @@ controller's main process (the plugin loader's class lookup, before it forks a w
 task); every worker is a fork of that process. So whatever the plugin imports is paid once, and
 whatever a worker imports later (at its first HTTP request, a driver by name) is paid per host and
 task: the plugin preloads what a rotation's worker needs (ansible's urls, every driver, the role's
-spec, the host code's bundle, the ssh connection plugin). It never loads the host's shell engine, which runs on the host."""
+spec, the host code's bundle, the ssh connection plugin, the TLS context of the system's CAs). It never loads the host's shell engine, which runs on the host."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -26,8 +26,12 @@ import ansible.plugins.action  # what the strategy's process has already: ansibl
 before = set(sys.modules)
 import ansible_collections.alation.scim.plugins.action.token_rotation_cycle
 from ansible_collections.alation.scim.plugins.plugin_utils import _host_script, _role_variables
+from ansible_collections.alation.scim.plugins.module_utils import _http
+from ansible.module_utils.urls import Request
 print(json.dumps({'loaded': sorted(m for m in json.loads(sys.argv[2]) if m in sys.modules and m not in before),
-                  'spec_cached': bool(_role_variables._SPECS), 'bundle_cached': bool(_host_script._bundle)}))
+                  'spec_cached': bool(_role_variables._SPECS), 'bundle_cached': bool(_host_script._bundle),
+                  'system_tls_cached': (True, None, None, None) in _http._TLS_CONTEXTS,
+                  'open_takes_context': _http._request_takes_context(Request)}))
 """
 
 
@@ -46,6 +50,8 @@ def test_the_cycles_action_plugin_preloads_what_every_worker_needs():
     assert sorted(m for m in seen['loaded'] if m in PRELOADED) == sorted(PRELOADED)
     assert seen['spec_cached'], "the role's argument spec is parsed once, before the fork"
     assert seen['bundle_cached'], "the host code sent to every host is compressed once, before the fork"
+    # ansible-core 2.16's open_url cannot take a context: there each request builds its own.
+    assert seen['system_tls_cached'] == seen['open_takes_context'], "the system's CAs are read once, before the fork"
 
 
 def test_the_cycles_action_plugin_loads_no_shell_engine():

@@ -90,3 +90,44 @@ def test_real_certificate_credential(sim, pki):
     with pytest.raises(EntraError) as e:
         c.list_jobs(SP)
     assert "AADSTS700027" in e.value.message and "does not match a certificate" in e.value.message
+
+
+def test_one_tls_context_per_set_of_options(sim, pki, monkeypatch, tmp_path):
+    """open_url would build the context, reading the system's CA store without ca_path, for every request;
+    _http builds it once per process and options. The cached one still verifies: the system store that
+    trusts the simulator's CA passes, one that does not, or another CA file, fails."""
+    from ansible.module_utils import urls
+    from ansible_collections.alation.scim.plugins.module_utils import _http
+    if not _http._request_takes_context(urls.Request):  # ansible-core 2.16: every request builds its own
+        assert _http.tls_context() is None
+        return
+    built = []
+    real_make_context = urls.make_context
+
+    def counting_make_context(**kw):
+        built.append(kw.get("cafile"))
+        return real_make_context(**kw)
+    monkeypatch.setattr(urls, "make_context", counting_make_context)
+    monkeypatch.setattr(_http, "_TLS_CONTEXTS", {})
+    bundle = tmp_path / "system-bundle.pem"
+    bundle.write_bytes((pki / "ca.pem").read_bytes())
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))  # the "system" store: trusts the simulator's CA
+
+    c = real_client(sim, pki, ca_path=None)
+    assert c.list_jobs(SP) and c.list_jobs(SP) and real_client(sim, pki, ca_path=None).list_jobs(SP)
+    assert built == [None], "one context for every request without ca_path"
+    assert real_client(sim, pki).list_jobs(SP) and real_client(sim, pki).list_jobs(SP)
+    assert built == [None, str(pki / "ca.pem")]
+
+    other = tmp_path / "other-ca.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "k.pem"),
+                    "-out", str(other), "-days", "1", "-subj", "/CN=other"], check=True, capture_output=True)
+    with pytest.raises(EntraError) as e:
+        real_client(sim, pki, ca_path=str(other)).list_jobs(SP)
+    assert "TLS certificate verification failed" in e.value.message
+
+    monkeypatch.setattr(_http, "_TLS_CONTEXTS", {})
+    bundle.write_bytes(other.read_bytes())  # a system store without the simulator's CA
+    with pytest.raises(EntraError) as e:
+        real_client(sim, pki, ca_path=None).list_jobs(SP)
+    assert "TLS certificate verification failed" in e.value.message
