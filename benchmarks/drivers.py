@@ -56,6 +56,14 @@ class Driver:
         it holds the token (None: no such proof)."""
         return None
 
+    def settle(self):
+        """Wait until the simulator's work after its answers has ended (PingOne's resync after every
+        revision, PingFederate's provisioning after every save): one measurement's tail must not
+        run into the next one's."""
+        sim = getattr(self, "sim", None)
+        if sim is not None and hasattr(sim, "wait_idle") and not sim.wait_idle():
+            raise RuntimeError("the %s simulator was still busy after 300 s" % self.name)
+
     def in_sync(self, hosts):
         """Hosts whose current token the IdP does not hold."""
         raise NotImplementedError

@@ -80,7 +80,21 @@ class SimApp(object):
         self.config_path = config_path
         self.ca_path = ca_path  # verifies the SCIM endpoints the simulator calls
         self.lock = threading.RLock()
+        self.background_running = 0  # work started after an answer, still running (state: "background")
         self.reset()
+
+    def in_background(self, work):
+        """Run work() after the answer, as the real service does; counted until it ends, so that a
+        benchmark can wait for a quiet machine between measurements (AdminClient.wait_idle)."""
+        def run():
+            try:
+                work()
+            finally:
+                with self.lock:
+                    self.background_running -= 1
+        with self.lock:
+            self.background_running += 1
+        threading.Thread(target=run, daemon=True).start()
 
     def reset(self):
         raise NotImplementedError
@@ -219,6 +233,15 @@ class AdminClient(object):
 
     def fault(self, mode, **kw):
         return self._call("POST", "/_sim/faults", dict(kw, mode=mode))
+
+    def wait_idle(self, timeout=300):
+        """Until the simulator's background work (SimApp.in_background) has ended; False on timeout."""
+        deadline = time.time() + timeout
+        while self.state().get("background", 0) > 0:
+            if time.time() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
 
     def wait_for(self, items, n=1, timeout=15):
         """items(state) -> list; waits (for a simulator's background threads) until it has n."""

@@ -37,7 +37,6 @@ import json
 import os
 import re
 import sys
-import threading
 import time
 import urllib.parse
 import uuid
@@ -181,8 +180,7 @@ class IdentityIq(StandardFaults, SimApp):
             self.results[rid] = result
         if self.settings["mode"] == "async":
             delay = self.settings["async_delay"]
-            threading.Thread(target=lambda: (time.sleep(delay), self.run_workflow(rid, name, values, user)),
-                             daemon=True).start()
+            self.in_background(lambda: (time.sleep(delay), self.run_workflow(rid, name, values, user)))
         else:
             self.run_workflow(rid, name, values, user)
         with self.lock:
@@ -234,6 +232,7 @@ class IdentityIq(StandardFaults, SimApp):
                         "secret_fingerprints": {k: fingerprint(v) for k, v in a["secrets"].items()}}
                     for n, a in self.applications.items()}
             return {"applications": apps, "workflows": sorted(self.workflows), "runs": list(self.runs),
+                    "background": self.background_running,
                     "fault": dict(self.fault), "settings": dict(self.settings),
                     "requests": list(self.requests[-200:])}
 

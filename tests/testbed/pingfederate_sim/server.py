@@ -40,7 +40,6 @@ import os
 import re
 import secrets
 import sys
-import threading
 import time
 import urllib.parse
 
@@ -305,7 +304,7 @@ class PingFederate(StandardFaults, SimApp):
 
     # ---- the engines' provisioning
     def start_provisioning(self, ids, trigger):
-        threading.Thread(target=lambda: [self.provision(c, trigger) for c in ids], daemon=True).start()
+        self.in_background(lambda: [self.provision(c, trigger) for c in ids])
 
     def provision(self, cid, trigger):
         with self.lock:
@@ -405,6 +404,7 @@ class PingFederate(StandardFaults, SimApp):
                     "modificationDate": conn.get("modificationDate"),
                 }
             return {"connections": conns, "runs": list(self.runs), "saves": list(self.saves),
+                    "background": self.background_running,
                     "replications": list(self.replications), "fault": dict(self.fault),
                     "settings": dict(self.settings), "requests": list(self.requests[-200:])}
 

@@ -42,7 +42,6 @@ import os
 import re
 import secrets
 import sys
-import threading
 import time
 import urllib.parse
 import uuid
@@ -257,7 +256,7 @@ class PingOne(SimApp):
                 self.stores[s]["syncStatus"] = {"status": "SYNCING", "lastSyncAt": None}
             self.revisions.append({"id": rev["id"], "environment": env_id, "createdAt": rev["createdAt"]})
         # The resync runs after the answer, as in PingOne.
-        threading.Thread(target=lambda: [self.propagate(s, "revision") for s in store_ids], daemon=True).start()
+        self.in_background(lambda: [self.propagate(s, "revision") for s in store_ids])
         rev["_links"]["self"]["href"] = "%s/v1/environments/%s/propagation/revisions/%s" % (base, env_id, rev["id"])
         return rev
 
@@ -310,6 +309,7 @@ class PingOne(SimApp):
         with self.lock:
             stores = {s: self.store_state(s) for s in self.stores}
             return {"stores": stores, "revisions": list(self.revisions), "runs": list(self.runs),
+                    "background": self.background_running,
                     "fault": dict(self.fault), "settings": dict(self.settings),
                     "requests": list(self.requests[-200:])}
 
