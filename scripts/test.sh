@@ -169,8 +169,13 @@ stage_monitoring() {
   "$VENV/bin/python" -m pytest -q tests/monitoring --junitxml="$REPORT_DIR/monitoring.xml"
 }
 
+# The ends of the supported range run the playbooks too (tests/integration/test_driver_matrix.py): the
+# same venvs as the sanity stages, made here when this stage runs alone.
 stage_integration() {
-  "$VENV/bin/python" -m pytest -v tests/integration --junitxml="$REPORT_DIR/integration.xml"
+  ensure_ansible_test_venv "$VENV_OLDEST" "$(controller_python)" "$ANSIBLE_OLDEST" || return 1
+  ensure_ansible_test_venv "$VENV_NEWEST" "$(newest_controller_python)" "$ANSIBLE_NEWEST" || return 1
+  ALATION_SCIM_VENV_OLDEST="$VENV_OLDEST" ALATION_SCIM_VENV_NEWEST="$VENV_NEWEST" \
+    "$VENV/bin/python" -m pytest -v tests/integration --junitxml="$REPORT_DIR/integration.xml"
 }
 
 cd "$REPO_ROOT" || exit 1

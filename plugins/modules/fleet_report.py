@@ -45,7 +45,7 @@ attributes:
 options:
   records:
     description:
-      - The per-host report facts (C(alation_scim_report)), one dictionary per host with the keys
+      - The per-host report facts (C(ansible_facts.alation_scim_report)), one dictionary per host with the keys
         C(host), C(base_url), C(idp), C(token_present), C(previous_expires_at), C(expires_at),
         C(days_remaining), C(rotation_due), C(rotated), C(pushed), C(verified), C(action),
         C(status) and C(message).
@@ -131,7 +131,7 @@ notes:
 EXAMPLES = r'''
 - name: Write the fleet report from every host's report fact
   alation.scim.fleet_report:
-    records: "{{ ansible_play_hosts_all | map('extract', hostvars, 'alation_scim_report') | select('defined') | list }}"
+    records: "{{ ansible_play_hosts_all | map('extract', hostvars, ['ansible_facts', 'alation_scim_report']) | select('defined') | list }}"
     hosts_all: "{{ ansible_play_hosts_all }}"
     json_path: reports/scim.json
     markdown_path: reports/scim.md

@@ -29,7 +29,8 @@ description:
     current token gets HTTP 200 from Alation's SCIM endpoint, the revoked one 401, and the driver's own check
     passes where the IdP has one, and only then resume the IdP (a push that fails its verification keeps the IdP
     prepared and stays owed for the re-run).
-  - One report record per host (RV(report)), also set as the fact C(alation_scim_report).
+  - One report record per host (RV(report)), also set as the host fact C(alation_scim_report) (read it as
+    C(ansible_facts.alation_scim_report), since ansible-core 2.21 deprecates facts read as top-level variables).
   - The token stays in the controller process's memory. It is never a module argument, never in a file, never in the
     result (except in stage V(rotate), hidden).
   - Used by the C(alation.scim.token_rotation) role for every driver; the role reads the driver's options from its

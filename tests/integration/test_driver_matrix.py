@@ -16,6 +16,7 @@ Tokens are compared and fingerprinted, never printed.
 
 import hashlib
 import os
+import subprocess
 import sys
 
 import pytest
@@ -229,14 +230,14 @@ def snapshot(fleet):
     return out
 
 
-def run_matrix(fleet, run_playbook, playbook, group, mode):
+def run_matrix(fleet, run_playbook, playbook, group, mode, ansible_bin=None):
     extra = {"alation_scim_hosts": "matrix_" + group}
     if playbook == "rotate_scim":
         extra["alation_scim_operator_present"] = True  # a person is there (scheduled runs force it off)
     path = os.path.join(REPO, "playbooks", playbook + ".yml")
     env = {"ANSIBLE_VAULT_PASSWORD_FILE": fleet["vault_file"]}
     r = run_playbook(path, extra_vars=extra, check=(mode == "check"), env=env, verbosity=1,
-                     inventories=[fleet["inventory"]])
+                     inventories=[fleet["inventory"]], ansible_bin=ansible_bin)
     r.report = reports_in(r.stdout)
     return r
 
@@ -276,6 +277,12 @@ def expected(playbook, case, mode):
 def test_matrix(results, playbook, case, mode):
     group = CASES[case][1]
     r, before, after = results[(playbook, group, mode)]
+    assert_case(r, before, after, playbook, case, mode)
+
+
+def assert_case(r, before, after, playbook, case, mode):
+    """What one case's host, IdP and report record must show after a run of playbook in mode."""
+    group = CASES[case][1]
     host = HOSTS[case]
     ok, changed, rotated, action, status = expected(playbook, case, mode)
     group_ok = all(expected(playbook, c, mode)[0] for c in CASES if CASES[c][1] == group)
@@ -300,6 +307,45 @@ def test_matrix(results, playbook, case, mode):
         assert rec["rotation_due"] is True and DUE_DAYS - 1 <= rec["days_remaining"] <= DUE_DAYS
     if playbook == "scheduled_rotation" and group == "handoff":
         assert "Nothing was rotated" in rec["message"] and "alation_scim_operator_present=true" in rec["message"]
+
+
+# The ends of the supported range (README): the same playbooks, drivers and assertions, run by the
+# oldest and the newest ansible-core (scripts/test.sh makes both venvs; the rest of this suite runs 2.19).
+ANSIBLE_RANGE = {
+    "2.16": os.environ.get("ALATION_SCIM_VENV_OLDEST", os.path.join(REPO, ".venv-ansible-2.16")),
+    "2.21": os.environ.get("ALATION_SCIM_VENV_NEWEST", os.path.join(REPO, ".venv-ansible-2.21")),
+}
+
+
+@pytest.fixture(scope="module")
+def range_results(fleet, _playbook_runner):
+    """Every playbook, real run, each group, by each end of the range: {(version, playbook, group): (result, before, after)}."""
+    out = {}
+    for version, venv in sorted(ANSIBLE_RANGE.items()):
+        bin_dir = os.path.join(venv, "bin")
+        assert os.path.exists(os.path.join(bin_dir, "ansible-playbook")), (
+            "no ansible-core %s in %s: scripts/test.sh integration installs it" % (version, venv))
+        said = subprocess.run([os.path.join(bin_dir, "ansible-playbook"), "--version"], stdout=subprocess.PIPE,
+                              universal_newlines=True, check=True).stdout
+        assert said.startswith("ansible-playbook [core %s." % version), said
+        for playbook in PLAYBOOKS:
+            for group in ("api", "handoff"):
+                put_in_sync(fleet, _playbook_runner, group)
+                before = snapshot(fleet)
+                r = run_matrix(fleet, _playbook_runner, playbook, group, "real", ansible_bin=bin_dir)
+                out[(version, playbook, group)] = (r, before, snapshot(fleet))
+    return out
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+@pytest.mark.parametrize("version", sorted(ANSIBLE_RANGE))
+def test_matrix_at_the_ends_of_the_supported_range(range_results, version, playbook, case):
+    r, before, after = range_results[(version, playbook, CASES[case][1])]
+    # Nothing the collection does may be deprecated at either end (2.21 deprecates facts read as variables).
+    for text in (r.stdout, r.stderr):
+        assert "DEPRECATION WARNING" not in text, text[text.index("DEPRECATION WARNING"):][:600]
+    assert_case(r, before, after, playbook, case, "real")
 
 
 @pytest.mark.parametrize("group", ["api", "handoff"])

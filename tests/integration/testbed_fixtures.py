@@ -218,7 +218,9 @@ class PlaybookRunner:
         self.counter = 0
 
     def __call__(self, playbook, limit=None, extra_vars=None, check=False, diff=False,
-                 verbosity=0, env=None, timeout=600, tags=None, leak_scanner=None, inventories=()):
+                 verbosity=0, env=None, timeout=600, tags=None, leak_scanner=None, inventories=(), ansible_bin=None):
+        """ansible_bin: the bin directory of another ansible-core (the ends of the supported range)."""
+        bin_dir = ansible_bin or VENV_BIN
         self.counter += 1
         run_dir = os.path.join(self.workdir, "run%03d" % self.counter)
         os.makedirs(run_dir)
@@ -228,7 +230,7 @@ class PlaybookRunner:
                 f.write(playbook)
             playbook = path
         log_path = os.path.join(run_dir, "ansible.log")
-        cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", self.inventory, playbook]
+        cmd = [os.path.join(bin_dir, "ansible-playbook"), "-i", self.inventory, playbook]
         for extra_inventory in inventories:  # more host variables (the test bed's inventory stays first)
             cmd += ["-i", extra_inventory]
         vars_file = None
@@ -255,7 +257,7 @@ class PlaybookRunner:
             "ANSIBLE_LOG_PATH": log_path,
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_FORCE_COLOR": "0",
-            "PATH": VENV_BIN + os.pathsep + run_env.get("PATH", "/usr/bin:/bin"),
+            "PATH": bin_dir + os.pathsep + run_env.get("PATH", "/usr/bin:/bin"),
             "PYTHONUNBUFFERED": "1",
         })
         if env:
