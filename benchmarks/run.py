@@ -31,6 +31,7 @@ import os
 import platform
 import re
 import shutil
+import ssl
 import statistics
 import subprocess
 import sys
@@ -180,6 +181,8 @@ class Runner:
         cfg["defaults"].update({"inventory": self.inventory, "collections_path": self.collections_path,
                                 "collections_scan_sys_path": "False", "forks": str(forks)})
         for section, values in (overrides or {}).items():
+            if section in NOT_CONFIG:
+                continue
             if not cfg.has_section(section):
                 cfg.add_section(section)
             cfg[section].update(values)
@@ -199,7 +202,8 @@ class Runner:
         log_path, tree = os.path.join(run_dir, "ansible.log"), os.path.join(run_dir, "cputree.json")
         cmd = [sys.executable, CPUTREE, tree, "--", os.path.join(tf.VENV_BIN, "ansible-playbook"),
                "-i", self.inventory, playbook, "-e", "@" + vars_file] + (["--limit", limit] if limit else [])
-        env = dict(os.environ, ANSIBLE_CONFIG=config, ANSIBLE_COLLECTIONS_PATH=self.collections_path,
+        env = dict(os.environ, **(overrides or {}).get("environment", {}))
+        env.update(ANSIBLE_CONFIG=config, ANSIBLE_COLLECTIONS_PATH=self.collections_path,
                    ANSIBLE_LOG_PATH=log_path, ANSIBLE_NOCOLOR="1", ANSIBLE_SSH_CONTROL_PATH_DIR=tempfile.mkdtemp(
                        prefix="cp-", dir=run_dir), PATH=tf.VENV_BIN + os.pathsep + os.environ.get("PATH", ""))
         machine, scim, started = busy_cpu_s(), scim_servers_cpu_s(), time.time()
@@ -219,6 +223,7 @@ class Runner:
                     config=effective)
 
 
+NOT_CONFIG = ("environment", "extra_vars")  # settings overrides that are not ansible.cfg sections
 TASK_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?\| (TASK \[(.*?)\]|PLAY RECAP)")
 
 
@@ -370,6 +375,7 @@ class Fleet:
     def play(self, kind, driver, overrides=None, playbook=None, **extra):
         extra_vars = {"alation_scim_hosts": "alation"}
         extra_vars.update(self.drivers[driver].extra_vars())
+        extra_vars.update((overrides or {}).get("extra_vars", {}))
         extra_vars.update(extra)
         forks = int((overrides or {}).get("defaults", {}).get("forks", self.forks))
         return self.runner.play(playbook or PLAYBOOKS[kind], extra_vars, forks, overrides)
@@ -441,12 +447,30 @@ class Fleet:
 
 
 # ---------------------------------------------------------------- what is measured
-def settings_variants(args):
-    """Each a change of one setting from the shipped ansible.cfg: (name, overrides)."""
+def system_store_bundle(tb, workdir):
+    """A system CA store that trusts the test bed's CA too (what SSL_CERT_FILE points at), for the
+    setting in which no ca_path is set, as against public IdPs: ansible's open_url then reads the
+    whole system store to build a TLS context."""
+    path = os.path.join(workdir, "system-cas-and-testbed-ca.pem")
+    if not os.path.exists(path):
+        with open(path, "w") as out:
+            for source in (ssl.get_default_verify_paths().openssl_cafile, tb.ca_path):
+                with open(source) as f:
+                    out.write(f.read().rstrip("\n") + "\n")
+    return path
+
+
+def settings_variants(args, fleet=None):
+    """Each a change of one setting from the shipped ansible.cfg, or of how the run is set up:
+    (name, overrides). Overrides are ansible.cfg sections, plus `environment` and `extra_vars`."""
     variants = [("shipped", {})]
     variants += [("forks %d" % f, {"defaults": {"forks": str(f)}}) for f in args.settings_forks]
     variants += [("pipelining off", {"ssh_connection": {"pipelining": "False"}}),
                  ("strategy free", {"defaults": {"strategy": "free"}})]
+    if fleet is not None:
+        variants.append(("CAs of the system", {
+            "environment": {"SSL_CERT_FILE": system_store_bundle(fleet.tb, fleet.runner.workdir)},
+            "extra_vars": {"alation_scim_ca_path": None, "alation_scim_entra_ca_path": None}}))
     try:
         import ansible_mitogen
         plugins = os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy")
@@ -503,7 +527,7 @@ def measure_curve(fleet, n, args, res):
 
 def measure_settings(fleet, n, args, res):
     fleet.sync("entra")
-    for name, overrides in settings_variants(args):
+    for name, overrides in settings_variants(args, fleet):
         for kind in ("check", "rotate"):
             run = dict(hosts=n, kind=kind, driver="entra", setting=name)
             if "error" in overrides:
