@@ -144,12 +144,14 @@ class ActionModule(ActionBase):
         self._connection._play_context.no_log = True
         task_vars = task_vars or {}
         host = task_vars.get('inventory_hostname') or self._play_context.remote_addr
-        if self._task.args.get('role_entry_point'):
+        entry_point, role_values = self._task.args.get('role_entry_point'), None
+        if entry_point in _role_variables.entry_points():
             # Before this task's own options: they come from these variables, and the error should name them.
-            invalid = self._invalid_role_variables(self._task.args['role_entry_point'], task_vars, host)
-            if invalid:
-                result.update(invalid)
+            problems, role_values = _role_variables.validate(entry_point, task_vars, self._templar.template)
+            if problems:
+                result.update(self._invalid_role_variables(entry_point, problems, task_vars, host))
                 return result
+            self._task.args = _role_variables.task_options(entry_point, role_values, self._task.args)
         try:
             dummy, params = self.validate_argument_spec(argument_spec(),
                                                         required_if=[('mode', 'rotate', ['idp']), ('mode', 'confirm', ['idp'])])
@@ -172,7 +174,7 @@ class ActionModule(ActionBase):
             driver = self._stand_in(params, host, warnings)
         else:
             try:
-                driver = self._driver(params, task_vars, host, warnings)
+                driver = self._driver(params, task_vars, host, warnings, role_values)
             except (ApiError, ValueError) as e:
                 settings_error = to_text(getattr(e, 'message', None) or e)
                 driver = self._stand_in(params, host, warnings)
@@ -201,21 +203,17 @@ class ActionModule(ActionBase):
             result.setdefault('ansible_facts', {})[self._discovered_interpreter_key] = self._discovered_interpreter
         return result
 
-    def _invalid_role_variables(self, entry_point, task_vars, host):
-        """A failed result with its report (nothing ran) when the role's variables do not pass its spec."""
-        if entry_point not in _role_variables.entry_points():
-            return None  # the option's own validation below names the choices
-        problems = _role_variables.errors(entry_point, task_vars, self._templar.template)
-        if not problems:
-            return None
+    def _invalid_role_variables(self, entry_point, problems, task_vars, host):
+        """A failed result with its report (nothing ran): the role's variables do not pass its spec."""
         msg = _role_variables.message(entry_point, problems, host)
-        idp = self._task.args.get('idp')
+        idp = self._task.args.get('idp', task_vars.get(_role_variables.OPTION_VARIABLES['idp']))
         spec = argument_spec()  # the thresholds do not matter for a failed record: their defaults
         record = host_record(host, idp if idp in DRIVER_NAMES else None, None, 'failed', spec['warning_days']['default'],
                              spec['critical_days']['default'], failure=msg)
         return dict(failed=True, changed=False, msg=msg, report=record, ansible_facts={'alation_scim_report': record})
 
-    def _driver(self, params, task_vars, host, warnings):
+    def _driver(self, params, task_vars, host, warnings, role_values=None):
+        """The driver, its options from idp_options or the role's variables (role_values: templated already)."""
         cls = driver_class(params['idp'])
         spec = cls.argument_spec()
         if params['idp_options'] is not None:
@@ -224,10 +222,14 @@ class ActionModule(ActionBase):
             given, source = {}, 'role variables'
             for option in spec:
                 name = cls.variable_name(option)
-                if name in task_vars:
+                if role_values is not None and name in role_values:
+                    value = role_values[name]
+                elif name in task_vars:
                     value = self._templar.template(task_vars[name])
-                    if value is not None and value != '':
-                        given[option] = value
+                else:
+                    continue
+                if value is not None and value != '':
+                    given[option] = value
         validator = ArgumentSpecValidator(spec, mutually_exclusive=cls.mutually_exclusive or None,
                                           required_together=cls.required_together or None,
                                           required_one_of=cls.required_one_of or None,

@@ -178,9 +178,13 @@ options:
         against the role's argument spec (its C(meta/argument_specs.yml)), as Ansible's own role validation does, in
         this task's worker. Invalid variables fail the task with the role variables named and a C(report) (status
         C(failed)); nothing is read or changed on the host or at the IdP.
+      - Then every option the task does not set itself and a variable of the entry point sets is taken from that
+        variable, templated and typed by the validation (O(idp) from C(alation_scim_idp), O(force) from
+        C(alation_scim_force_rotation), O(timeout) from C(alation_scim_shell_timeout), O(expiry_record_path) from
+        C(alation_scim_expiry_record), any other option C(x) from C(alation_scim_x)). The task's own arguments win.
       - The role's C(main) and C(check) entry points set it, so that a playbook can import the role with
         C(rolespec_validate=false) and save Ansible's separate validation task (a worker per host). The collection's
-        playbooks do.
+        playbooks do. Their cycle tasks name no option a variable sets (Ansible would template each argument again).
     type: str
     choices: [check, confirm, main]
 notes:

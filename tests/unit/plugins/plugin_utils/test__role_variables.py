@@ -1,6 +1,6 @@
 """The role's variables validated inside the cycle task (role_entry_point): the role's own spec, the
-same verdicts as Ansible's validation task, and every place that turns Ansible's task off has the
-cycle validating instead."""
+same verdicts as Ansible's validation task, every place that turns Ansible's task off has the
+cycle validating instead, and the validated variables are the task's options."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -26,6 +26,10 @@ def identity(value):
     return value
 
 
+def errors(entry_point, variables, template):
+    return _role_variables.validate(entry_point, variables, template)[0]
+
+
 def test_the_spec_is_the_roles_own_file():
     with open(os.path.join(REPO, "roles", "token_rotation", "meta", "argument_specs.yml")) as f:
         assert _role_variables.entry_points() == yaml.safe_load(f)["argument_specs"]
@@ -34,7 +38,7 @@ def test_the_spec_is_the_roles_own_file():
 
 @pytest.mark.parametrize("entry_point", ["check", "main"])
 def test_valid_variables_pass(entry_point):
-    assert _role_variables.errors(entry_point, dict(VALID, unrelated_variable=object()), identity) == []
+    assert errors(entry_point, dict(VALID, unrelated_variable=object()), identity) == []
 
 
 @pytest.mark.parametrize("entry_point, bad, named", [
@@ -45,7 +49,7 @@ def test_valid_variables_pass(entry_point):
     ("main", {"alation_scim_summary": "perhaps"}, ["alation_scim_summary"]),  # a variable the cycle never gets
 ])
 def test_invalid_variables_are_named(entry_point, bad, named):
-    problems = _role_variables.errors(entry_point, dict(VALID, **bad), identity)
+    problems = errors(entry_point, dict(VALID, **bad), identity)
     assert problems
     text = _role_variables.message(entry_point, problems, "alation7")
     for word in named:
@@ -57,7 +61,7 @@ def test_invalid_variables_are_named(entry_point, bad, named):
 def test_a_required_variable_that_is_missing_is_named():
     variables = dict(VALID)
     del variables["alation_scim_idp"]
-    assert _role_variables.errors("main", variables, identity) == ["missing required arguments: alation_scim_idp"]
+    assert errors("main", variables, identity) == ["missing required arguments: alation_scim_idp"]
 
 
 def test_values_are_templated_before_they_are_checked():
@@ -66,7 +70,7 @@ def test_values_are_templated_before_they_are_checked():
     def template(value):
         seen.append(value)
         return dict(value, alation_scim_warning_days=7)
-    assert _role_variables.errors("check", dict(VALID, alation_scim_warning_days="{{ days }}"), template) == []
+    assert errors("check", dict(VALID, alation_scim_warning_days="{{ days }}"), template) == []
     assert seen[0]["alation_scim_warning_days"] == "{{ days }}"
     assert "unrelated" not in seen[0]
 
@@ -80,7 +84,7 @@ def test_same_verdict_as_ansibles_own_validation_task(entry_point, variables):
     options = _role_variables.entry_points()[entry_point]["options"]
     given = dict((name, variables[name]) for name in options if name in variables)
     ansible_says = ArgumentSpecValidator(options).validate(given, validate_role_argument_spec=True).error_messages
-    assert _role_variables.errors(entry_point, variables, identity) == list(ansible_says)
+    assert errors(entry_point, variables, identity) == list(ansible_says)
 
 
 def tasks_of(path):
@@ -135,3 +139,36 @@ def test_every_playbook_that_turns_ansibles_validation_off_runs_a_validating_ent
                                 os.path.join(REPO, "playbooks")) if p.endswith(".yml")))))
                     assert entries and all(e in validating for e in entries), (name, entries)
     assert found >= 2
+
+
+def test_every_option_variable_is_declared_by_the_main_entry_point_and_names_a_cycle_option():
+    declared = _role_variables.entry_points()["main"]["options"]
+    spec = argument_spec()
+    for option, variable in _role_variables.OPTION_VARIABLES.items():
+        assert variable in declared, variable
+        assert option in spec, option
+
+
+@pytest.mark.parametrize("entry_point", ["check", "main"])
+def test_the_validated_variables_become_the_options_the_task_leaves_out(entry_point):
+    variables = dict(VALID, alation_scim_rotate_before_days="45", alation_scim_force_rotation="yes",
+                     alation_scim_verify_path="Users?count=1")
+    problems, values = _role_variables.validate(entry_point, variables, identity)
+    assert problems == []
+    options = _role_variables.task_options(entry_point, values, {"role_entry_point": entry_point, "warning_days": 3})
+    assert options["warning_days"] == 3, "the task's own argument wins"
+    assert options["idp"] == "entra" and options["base_url"] == "https://alation.example.com"
+    assert options["rotate_before_days"] == 45 and options["timeout"] == 120, "typed by the role's spec"
+    assert "alation_root" not in options, "a variable that is not set sets nothing"
+    if entry_point == "main":
+        assert options["force"] is True and options["verify_path"] == "Users?count=1"
+    else:  # the check entry point declares neither: the cycle's defaults stay
+        assert "force" not in options and "verify_path" not in options
+
+
+@pytest.mark.parametrize("entry_point, tasks_file", [("check", "read_expiry.yml"), ("main", "main.yml")])
+def test_the_roles_cycle_tasks_name_no_option_a_variable_sets(entry_point, tasks_file):
+    """Every argument Ansible templates costs the worker a Jinja compile: the variables come through role_entry_point."""
+    first = cycle_tasks(tasks_of(os.path.join(ROLE_TASKS, tasks_file)))[0]["alation.scim.token_rotation_cycle"]
+    assert sorted(set(first) & set(_role_variables.OPTION_VARIABLES)) == []
+    assert not [value for value in first.values() if "{{" in str(value)]
