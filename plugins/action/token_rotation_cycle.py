@@ -43,8 +43,8 @@ _role_variables.entry_points()
 _host_script.host_code_bundle()
 try:
     tls_context()
-except Exception:  # pylint: disable=broad-except  (a broken CA store is reported by the request that needs it)
-    pass
+except Exception:  # pylint: disable=broad-except
+    pass  # a broken CA store is reported by the request that needs it
 
 
 def argument_spec():

@@ -3,7 +3,8 @@ controller's main process (the plugin loader's class lookup, before it forks a w
 task); every worker is a fork of that process. So whatever the plugin imports is paid once, and
 whatever a worker imports later (at its first HTTP request, a driver by name) is paid per host and
 task: the plugin preloads what a rotation's worker needs (ansible's urls, every driver, the role's
-spec, the host code's bundle, the ssh connection plugin, the TLS context of the system's CAs). It never loads the host's shell engine, which runs on the host."""
+spec, the host code's bundle, the ssh connection plugin,
+the TLS context of the system's CAs). It never loads the host's shell engine, which runs on the host."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
