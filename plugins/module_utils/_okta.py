@@ -23,6 +23,7 @@ they can be unit tested.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import calendar
 import re
 import time
 
@@ -86,6 +87,18 @@ def normalize_org_url(org_url):
         raise OktaError('org_url must look like https://<your-org>.okta.com (got %r): set org_url '
                         'or OKTA_ORG_URL.' % (org_url,))
     return url
+
+
+def after_the_second_of(stamp):
+    """The next whole second after an ISO time that has whole seconds only (2026-01-31T12:00:00Z), else the time
+    as it is. A hand-off's rotated_at has whole seconds, and a provisioning event published within that second
+    may come before the rotation (with the token it revoked): it cannot prove the new one, so the System Log is
+    read from the next second on."""
+    match = re.match(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(Z|[+]00:00)$', stamp or '')
+    if not match:
+        return stamp
+    epoch = calendar.timegm(time.strptime(match.group(1), '%Y-%m-%dT%H:%M:%S')) + 1
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(epoch))
 
 
 def validate_since(since):

@@ -20,7 +20,8 @@ import time
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.alation.scim.plugins.module_utils._okta import (
-    DEFAULT_SCOPES, OktaClient, OktaError, PrivateKeyJwtAuth, SswsAuth, key_signer, provisioning_verdict)
+    DEFAULT_SCOPES, OktaClient, OktaError, PrivateKeyJwtAuth, SswsAuth, after_the_second_of, key_signer,
+    provisioning_verdict)
 from ansible_collections.alation.scim.plugins.module_utils._token_state import iso_utc
 from ansible_collections.alation.scim.plugins.plugin_utils._handoff import HandoffError, deliver, write_atomically
 from ansible_collections.alation.scim.plugins.plugin_utils.drivers.base import Driver, DriverError
@@ -187,7 +188,8 @@ class OktaDriver(HandoffDriver):
         """Okta's System Log: did provisioning to the app succeed since the rotation?"""
         o = self.options
         record = self.read_record() or {}
-        since = o['confirm_since'] or record.get('rotated_at')
+        # From the record: not the rotation's own second (after_the_second_of); a time the user gives: as given.
+        since = o['confirm_since'] or after_the_second_of(record.get('rotated_at'))
         if not o['okta_app_id']:
             raise DriverError('Cannot confirm %s: alation_scim_okta_app_id (the Okta app id of Alation) is not set'
                               % self.context.host, fix='set alation_scim_okta_app_id')

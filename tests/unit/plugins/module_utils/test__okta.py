@@ -280,6 +280,29 @@ def test_events_before_since_do_not_count(world, org):
     assert client(world).provisioning_events(APP, since) == []
 
 
+@pytest.mark.parametrize("stamp, expected", [
+    ("2026-01-31T12:00:59Z", "2026-01-31T12:01:00Z"),
+    ("2026-12-31T23:59:59+00:00", "2027-01-01T00:00:00Z"),
+    ("2026-01-31T12:00:00.250Z", "2026-01-31T12:00:00.250Z"),  # sub-second: as it is
+    (None, None),
+])
+def test_the_rotation_second_is_left_out(stamp, expected):
+    assert _okta.after_the_second_of(stamp) == expected
+
+
+def test_an_event_in_the_rotations_own_second_does_not_count(world, org):
+    """A hand-off's rotated_at has whole seconds; an event published earlier in that second used the old token."""
+    org.paste({"app_id": APP, "token": SCIM_TOKEN})
+    org.provision(APP, {})
+    rotated_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # "rotated" right after, in the same second
+    events = client(world).provisioning_events(APP, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1)))
+    assert events, "the event before the rotation is there"
+    assert client(world).provisioning_events(APP, _okta.after_the_second_of(rotated_at)) == []
+    time.sleep(1.1)
+    org.provision(APP, {})
+    assert len(client(world).provisioning_events(APP, _okta.after_the_second_of(rotated_at))) == 1
+
+
 def test_pagination_follows_next_until_empty(world, org):
     since = since_now()
     org.paste({"app_id": APP, "token": SCIM_TOKEN})
