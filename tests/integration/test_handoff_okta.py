@@ -6,11 +6,13 @@ the `confirm` entry point reads.
 Tokens are compared and scanned, never printed: assertion messages carry fingerprints at most.
 """
 
+import calendar
 import json
 import os
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -222,6 +224,13 @@ def test_check_mode_changes_nothing(testbed, run_playbook, okta_settings, okta, 
 
 
 # ---------------------------------------------------------------- confirm
+def wait_past_the_rotation_second(handoff):
+    """An operator pastes seconds after the rotation, never within its second: confirm does not count
+    events from the rotation's own second (rotated_at has whole seconds; such an event may precede it)."""
+    rotated = calendar.timegm(time.strptime(record(handoff)["rotated_at"][:19], "%Y-%m-%dT%H:%M:%S"))
+    time.sleep(max(0.0, rotated + 1.05 - time.time()))
+
+
 def paste_and_provision(okta, okta_settings, token):
     status, body = okta.paste(okta_settings["apps"][HOST], token)
     assert status == 200, "paste refused: %s" % (body or {}).get("error", "")[:200]
@@ -250,6 +259,7 @@ def test_confirm_fails_clearly_before_the_paste_and_passes_after(testbed, run_pl
 
     # the operator pastes what the vault file holds; Okta provisions with it
     pasted = vault_view(vault_file(handoff), handoff["password_file"])
+    wait_past_the_rotation_second(handoff)
     assert paste_and_provision(okta, okta_settings, pasted)["outcome"]["result"] == "SUCCESS"
     r = run(run_playbook, okta_settings, handoff, playbook=CONFIRM % HOST, leak_scanner=leak_scanner)
     assert r.rc == 0, "confirm failed after the paste: %r" % r
@@ -262,6 +272,7 @@ def test_confirm_with_oauth_service_app(testbed, run_playbook, okta_settings, ok
     testbed.reset(HOST)
     testbed.expire_in(HOST, 3)
     assert run(run_playbook, okta_settings, handoff).rc == 0
+    wait_past_the_rotation_second(handoff)
     paste_and_provision(okta, okta_settings, vault_view(vault_file(handoff), handoff["password_file"]))
     r = run(run_playbook, okta_settings, handoff, playbook=CONFIRM % HOST, alation_scim_okta_api_token="",
             alation_scim_okta_client_id=okta_settings["client_id"],
