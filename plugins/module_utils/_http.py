@@ -132,14 +132,19 @@ def describe_transport_error(exc):
     return text, tls
 
 
-# One SSLContext per set of TLS options and process (see tls_context).
+# One SSLContext per set of TLS options and process (see tls_context), and whether a Request class
+# takes one (asked once per class, not per request).
 _TLS_CONTEXTS = {}
+_TAKES_CONTEXT = {}
 
 
 def _request_takes_context(request_class):
     """Whether this ansible-core's Request.open takes a ready SSLContext (2.17 and later; 2.16 builds its own)."""
-    code = getattr(getattr(request_class.open, '__func__', request_class.open), '__code__', None)
-    return code is not None and 'context' in code.co_varnames[:code.co_argcount]
+    takes = _TAKES_CONTEXT.get(request_class)
+    if takes is None:
+        code = getattr(getattr(request_class.open, '__func__', request_class.open), '__code__', None)
+        takes = _TAKES_CONTEXT[request_class] = code is not None and 'context' in code.co_varnames[:code.co_argcount]
+    return takes
 
 
 def tls_context(validate_certs=True, ca_path=None, client_cert=None, client_key=None):
@@ -147,9 +152,9 @@ def tls_context(validate_certs=True, ca_path=None, client_cert=None, client_key=
 
     open_url builds it again for every request, and without ca_path that means reading the whole
     system CA store twice (ssl's default paths, then every bundle ansible finds): about 25 ms of
-    controller CPU per request with a distribution's bundle, and a rotation makes 6-8 requests per
-    host. The rotation cycle's action plugin builds the system one in the controller's main process,
-    so every worker inherits it. Returns None where Request.open cannot take a context (2.16).
+    controller CPU per request with a distribution's bundle, and a rotation makes up to 10 requests
+    per host (the IdP's, then the two SCIM checks). The rotation cycle's action plugin builds the
+    system one in the controller's main process, so every worker inherits it. Returns None where Request.open cannot take a context (2.16).
     """
     from ansible.module_utils.urls import Request, make_context
     if not _request_takes_context(Request):
