@@ -15,7 +15,8 @@ size), each ansible-playbook run with cold SSH connections (a fresh control path
      sudo and Django, which are not its descendants), machine CPU, Django launches per host.
   2. The outage window per host and driver: from the rotation (Alation revokes the old token at
      once) to the moment the IdP holds the new one (benchmarks/drivers.py).
-  3. Settings, each changed alone from the shipped ones: forks, pipelining, strategy free, Mitogen.
+  3. Settings, each changed alone from the shipped ones: forks, pipelining, strategy free,
+     internal_poll_interval, Mitogen.
   4. Optionally (--loop-hosts), the vendor's manual procedure as a sequential loop, for comparison.
 Writes benchmarks/results/latest.{json,md}, cost_curve.png and docs/benchmarks.md (benchmarks/report.py,
 which also regenerates them from latest.json alone). Installs its own dependencies
@@ -466,7 +467,8 @@ def settings_variants(args, fleet=None):
     variants = [("shipped", {})]
     variants += [("forks %d" % f, {"defaults": {"forks": str(f)}}) for f in args.settings_forks]
     variants += [("pipelining off", {"ssh_connection": {"pipelining": "False"}}),
-                 ("strategy free", {"defaults": {"strategy": "free"}})]
+                 ("strategy free", {"defaults": {"strategy": "free"}}),
+                 ("internal_poll_interval 0.001", {"defaults": {"internal_poll_interval": "0.001"}})]
     if fleet is not None:
         variants.append(("CAs of the system", {
             "environment": {"SSL_CERT_FILE": system_store_bundle(fleet.tb, fleet.runner.workdir)},
