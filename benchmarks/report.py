@@ -53,6 +53,7 @@ def point(res, n, kind, driver):
              floor_cpu=med(r["controller_cpu_s"] for r in floors),
              floor_machine=med(r.get("machine_cpu_s") for r in floors),
              scim=med(r.get("scim_cpu_s") for r in runs), floor_scim=med(r.get("scim_cpu_s") for r in floors),
+             settled=med(r.get("settled_s") for r in runs), floor_settled=med(r.get("settled_s") for r in floors),
              launches=sorted(set(x for r in runs for x in r.get("launches", []))),
              rotations=sorted(set(x for r in runs for x in r.get("rotations", []))),
              profile=runs[-1].get("profile") or [])
@@ -272,7 +273,9 @@ def cpu_split(res):
             rows.append([title, "%d" % n, "%.1f / %.1f (%.2fx)" % (p["wall"], p["floor"], p["ratio"]),
                          "%.1f / %.1f" % (p["machine"], p["floor_machine"]),
                          "%+.1f" % (p["cpu"] - p["floor_cpu"]), "%+.1f" % (p["scim"] - p["floor_scim"]),
-                         "%+.1f" % (rest - floor_rest), "%+.1f" % extra])
+                         "%+.1f" % (rest - floor_rest), "%+.1f" % extra,
+                         "-" if p["settled"] is None or p["floor_settled"] is None else "%.1f / %.1f (%.2fx)" % (
+                             p["settled"], p["floor_settled"], p["settled"] / p["floor_settled"])])
     if not rows:
         return ""
     return ("Where the CPU goes beyond the floor's (CPU seconds of the whole run; the machine has 2 cores shared by "
@@ -281,9 +284,13 @@ def cpu_split(res):
             "calls (new token 200, revoked token 401) and the IdP simulators' own calls to Alation (Entra's "
             "validateCredentials, PingFederate's provisioning run after every save, its write probe's included); "
             "on a real fleet that CPU is the Alation servers', not the controller's. Rest: the hosts' sshd, sudo, "
-            "the host code, the Django shells and the IdP simulators.\n\n"
+            "the host code, the Django shells and the IdP simulators. Until the IdP settled: the wall time until "
+            "the IdP simulator's work after its answers had ended too (PingOne's resync of every store after each "
+            "revision, PingFederate's provisioning after each save), run and floor; a floor ends with its hosts' "
+            "last answers, all at about the same time, and leaves more of that work after its end than a run, "
+            "whose hosts answer over a longer time and whose last tasks share the cores with it.\n\n"
             + table(["run", "hosts", "wall s / floor", "machine CPU s / floor", "controller", "SCIM endpoints",
-                     "rest of the machine", "total"], rows))
+                     "rest of the machine", "total", "until the IdP settled s / floor"], rows))
 
 
 def profiles(res):
