@@ -154,7 +154,8 @@ def tls_context(validate_certs=True, ca_path=None, client_cert=None, client_key=
     system CA store twice (ssl's default paths, then every bundle ansible finds): about 25 ms of
     controller CPU per request with a distribution's bundle, and a rotation makes up to 10 requests
     per host (the IdP's, then the two SCIM checks). The rotation cycle's action plugin builds the
-    system one in the controller's main process, so every worker inherits it. Returns None where Request.open cannot take a context (2.16).
+    system one in the controller's main process, so every worker inherits it. Returns None where
+    Request.open cannot take a context (2.16).
     """
     from ansible.module_utils.urls import Request, make_context
     if not _request_takes_context(Request):
