@@ -411,24 +411,22 @@ class Fleet:
         r = self.play(kind, driver, overrides, playbook)
         if r["rc"] != 0:
             raise RuntimeError("%s run with %s failed (rc=%d):\n%s" % (kind, driver, r["rc"], r["output"][-3000:]))
-        if kind == "rotate":
-            self.until_settled(r)
         r["launches"] = sorted(set(self.tb.launches(h) - launches[h] for h in self.hosts))
         if kind == "rotate":
+            self.until_settled(r)
             r["rotations"] = sorted(set(self.tb.rotations(h) - rotations[h] for h in self.hosts))
             self.outage(r, driver, since, "rotation run")
         del r["output"]
         return r
 
     def until_settled(self, r):
-        """The wall time and machine CPU until the IdP simulators' work after their answers had ended too
+        """The wall time until the IdP simulators' work after their answers had ended too
         (PingOne's resync of every store after each revision, PingFederate's provisioning after each save):
         a floor that ends with its last answer leaves more of that work outside its wall time than a run
         whose answers come earlier. Only moves the settle() the next measurement would start with."""
-        returned, machine = time.time(), busy_cpu_s()
+        returned = time.time()
         self.settle()
         r["settled_s"] = round(r["wall_s"] + time.time() - returned, 2)
-        r["settled_machine_cpu_s"] = round(r["machine_cpu_s"] + busy_cpu_s() - machine, 2)
 
     def outage(self, r, driver, since, what):
         """The outage window of every host (r["outage_s"]), and where the driver has a proof after it
