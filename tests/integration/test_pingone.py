@@ -151,6 +151,28 @@ def test_rotation_pushes_in_every_read_back(testbed, run_playbook, p1_settings, 
     leak_scanner.assert_clean()
 
 
+def test_rotation_reaches_provisioning_when_resyncs_coalesce(testbed, run_playbook, p1_settings, p1):
+    """Whether PingOne runs a resync per revision or folds the revisions made during a running resync
+    into one more is not known; the other tests run the first (the simulator's default), this one the
+    second: the baseline's resync is still running when the rotation's revision comes."""
+    p1.config(resync="coalesced")
+    in_sync(testbed, run_playbook, p1_settings, p1)
+    testbed.expire_in(HOST, 3)
+    old = testbed.current_token(HOST)
+    r = run(run_playbook, p1_settings)
+    assert r.rc == 0, "rotation + push failed: %r" % r
+    new = testbed.current_token(HOST)
+    assert testbed.rotations(HOST) == 1 and fp(new) != fp(old)
+    assert summary_row(r, HOST)[3:7] == ["yes", "yes", "yes", "rotated"]
+    st = p1.store(p1_settings["stores"][HOST])
+    assert st["token_fingerprint"] == st["applied_token_fingerprint"] == fp(new)
+    assert p1.wait_idle(timeout=60), "the resyncs did not end"
+    runs = [x for x in p1.state()["runs"] if x["store"] == p1_settings["stores"][HOST]]
+    assert runs[-1]["token_fingerprint"] == fp(new) and runs[-1]["result"] == "SUCCESS", \
+        "the last resync did not provision with the new token"
+    assert_recorded(new, p1_settings)
+
+
 def test_second_run_changes_nothing_and_the_fingerprint_is_what_decides(
         testbed, run_playbook, p1_settings, p1, read_back):
     in_sync(testbed, run_playbook, p1_settings, p1)

@@ -22,6 +22,10 @@ Plays both hosts PingOne splits its API over (shared/reference/idp-apis.md):
   `keep` (the stored value stays, as a console that shows masks must do).  State records every
   mask a PUT sent (`masks_received`), every secret a PUT cleared (`cleared_by_put`) and every
   secret whose stored value is now a mask (`overwritten_by_mask`).
+- Unknown real behaviour, both variants playable (setting `resync`): what a revision made while an
+  earlier revision's resync still runs starts: `each` (every revision resyncs every store of the
+  environment, alongside the resyncs still running) or `coalesced` (one resync of the environment
+  at a time; the revisions made meanwhile are owed one more, with the latest applied configuration).
 - Propagation (after a revision, or POST /_sim/sync/{storeID}): with the *applied* configuration,
   provision a new user to SCIM_URL (GET Users?filter=..., then POST Users) with
   `Authorization: Bearer <OAUTH_ACCESS_TOKEN>` over real HTTPS (test CA verified), and record the
@@ -29,7 +33,7 @@ Plays both hosts PingOne splits its API over (shared/reference/idp-apis.md):
 
 Admin API (no auth, loopback): GET /_sim/state (secrets as fingerprints, never values), POST
 /_sim/sync/{storeID}, POST /_sim/faults {mode: none|throttle|down, count, retry_after, methods}, POST
-/_sim/config {read_back, mask, put_secrets}, POST /_sim/stores/{storeID} {configuration: {key:
+/_sim/config {read_back, mask, put_secrets, resync}, POST /_sim/stores/{storeID} {configuration: {key:
 value, null deletes}, apply} (a change made in the console; `apply` as if a revision followed),
 POST /_sim/workers/{clientID} {roles: [...]}, POST /_sim/reset (config file values again).
 """
@@ -56,8 +60,9 @@ SECRET_RE = re.compile(r"(PASSWORD|SECRET|TOKEN)", re.I)
 ENV_ADMIN = "Environment Admin"
 # What a client may send back for a secret it read masked: the configured mask, or a run of mask characters.
 MASK_RE = re.compile(u"^[*\u2022]{3,}$")
-SETTINGS = {"read_back": ("clear", "masked", "omitted"), "put_secrets": ("clear", "keep")}
-DEFAULT_SETTINGS = {"read_back": "clear", "mask": "********", "put_secrets": "clear"}
+SETTINGS = {"read_back": ("clear", "masked", "omitted"), "put_secrets": ("clear", "keep"),
+            "resync": ("each", "coalesced")}
+DEFAULT_SETTINGS = {"read_back": "clear", "mask": "********", "put_secrets": "clear", "resync": "each"}
 
 
 def fingerprint(token):
@@ -101,6 +106,7 @@ class PingOne(SimApp):
             self.revisions = []
             self.runs = []
             self.requests = []
+            self.resyncing = {}  # resync "coalesced": environment -> another resync owed after the running one
 
     def configure(self, data):
         """Settings from the config file or POST /_sim/config; unknown values answer 400."""
@@ -255,10 +261,32 @@ class PingOne(SimApp):
                 self.applied[s] = copy.deepcopy(self.stores[s]["configuration"])
                 self.stores[s]["syncStatus"] = {"status": "SYNCING", "lastSyncAt": None}
             self.revisions.append({"id": rev["id"], "environment": env_id, "createdAt": rev["createdAt"]})
+            coalesced = self.settings["resync"] == "coalesced"
+            start = not coalesced or env_id not in self.resyncing
+            if coalesced:
+                # While one runs, any number of revisions owe one more resync, not one each.
+                self.resyncing[env_id] = not start
         # The resync runs after the answer, as in PingOne.
-        self.in_background(lambda: [self.propagate(s, "revision") for s in store_ids])
+        if not coalesced:
+            self.in_background(lambda: [self.propagate(s, "revision") for s in store_ids])
+        elif start:
+            self.in_background(lambda: self.resync_coalesced(env_id))
         rev["_links"]["self"]["href"] = "%s/v1/environments/%s/propagation/revisions/%s" % (base, env_id, rev["id"])
         return rev
+
+    def resync_coalesced(self, env_id):
+        """One resync of the environment at a time: revisions made meanwhile are owed one more, which
+        syncs each store with the configuration the latest revision applied."""
+        while True:
+            with self.lock:
+                self.resyncing[env_id] = False
+                store_ids = [s for s, st in self.stores.items() if st["environment"]["id"] == env_id]
+            for s in store_ids:
+                self.propagate(s, "revision")
+            with self.lock:
+                if not self.resyncing.get(env_id):
+                    self.resyncing.pop(env_id, None)
+                    return
 
     def propagate(self, store_id, trigger):
         with self.lock:

@@ -273,13 +273,13 @@ def test_sim_put_without_a_secret_clears_or_keeps_it(world, p1, put_secrets):
 
 
 def test_sim_settings_are_checked_and_reset(world, p1):
-    for bad in ({"read_back": "hidden"}, {"put_secrets": "merge"}, {"mask": ""}):
+    for bad in ({"read_back": "hidden"}, {"put_secrets": "merge"}, {"mask": ""}, {"resync": "sometimes"}):
         with pytest.raises(pingone_server.SimError) as e:
             p1.configure(bad)
         assert e.value.status == 400
-    p1.configure({"read_back": "omitted", "put_secrets": "keep"})
+    p1.configure({"read_back": "omitted", "put_secrets": "keep", "resync": "coalesced"})
     p1.reset()
-    assert p1.state()["settings"] == {"read_back": "clear", "mask": "********", "put_secrets": "clear"}
+    assert p1.state()["settings"] == {"read_back": "clear", "mask": "********", "put_secrets": "clear", "resync": "each"}
 
 
 def test_secrets_cleared_names_only_what_the_answer_lost():
