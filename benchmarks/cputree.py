@@ -4,7 +4,9 @@
 
     cputree.py RESULT_FILE -- ansible-playbook ...
 
-The command's exit status is this script's; RESULT_FILE gets {"rc", "cpu_s", "user_s", "system_s"}.
+The command's exit status is this script's; RESULT_FILE gets {"rc", "wall_s", "cpu_s", "user_s", "system_s"}:
+wall_s is the command's own, from its start to its exit, without this script's start-up and the
+ending of what it left behind.
 This process is a child subreaper (prctl PR_SET_CHILD_SUBREAPER): every descendant that outlives its
 parent, such as the SSH ControlPersist masters ansible-playbook leaves behind (they do the SSH crypto
 of every task), is re-parented here instead of to init. When the command exits, those are ended
@@ -68,11 +70,13 @@ def main(argv):
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+    started = time.time()
     rc = subprocess.call(command)
+    wall = time.time() - started  # the command's own: what its user waits for, not the masters' ending
     reap_all(time.time() + 5)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(result_file, "w") as f:
-        json.dump({"rc": rc, "user_s": usage.ru_utime, "system_s": usage.ru_stime,
+        json.dump({"rc": rc, "wall_s": wall, "user_s": usage.ru_utime, "system_s": usage.ru_stime,
                    "cpu_s": usage.ru_utime + usage.ru_stime}, f)
     return rc
 
