@@ -117,11 +117,14 @@ roles/token_rotation/meta/argument_specs.yml
 roles/token_rotation/meta/main.yml
 roles/token_rotation/tasks/check.yml
 roles/token_rotation/tasks/confirm.yml
+roles/token_rotation/tasks/cycle.yml
 roles/token_rotation/tasks/followup.yml
 roles/token_rotation/tasks/main.yml
+roles/token_rotation/tasks/main_alone.yml
 roles/token_rotation/tasks/read_expiry.yml
 roles/token_rotation/tasks/summary.yml
 roles/token_rotation/tasks/yaml_push.yml
+roles/token_rotation/vars/main.yml
 """.split()
 
 # Galaxy's standard tags (ansible-lint's galaxy profile wants at least one of them).

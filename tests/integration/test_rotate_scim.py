@@ -494,6 +494,63 @@ def test_driver_custom_with_pending_marker(testbed, run_playbook, tmp_path, leak
     leak_scanner.assert_clean()
 
 
+USER_PLAY = """
+- hosts: alation
+  gather_facts: false
+  tasks:
+    - name: Rotate with the role
+      ansible.builtin.import_role:
+        name: alation.scim.token_rotation
+    - name: A task of the user's own after the role
+      ansible.builtin.debug:
+        msg: "after the role on {{ inventory_hostname }}"
+"""
+
+
+def task_section(stdout, task):
+    """What a run printed under every banner of `task` (Ansible prints a meta task's once per host)."""
+    parts = re.split(r"^(?=TASK \[|PLAY RECAP)", stdout, flags=re.M)
+    return "".join(p for p in parts if p.startswith("TASK [") and task in p.split("\n", 1)[0])
+
+
+def test_hosts_done_after_their_cycle_end_there_only_where_nothing_follows_the_role(testbed, sim, run_playbook):
+    """rotate_scim.yml runs the entry point main_alone: a host that needs no follow-up ends its play right
+    after its cycle (no worker for the include it would skip), the play's first host stays for the summary
+    of all, and a failed host still fails with the way to finish. The entry point main (a play of the
+    user's own, with a task after the role) ends no host."""
+    first, done, broken = testbed.hosts
+    in_sync(run_playbook, testbed, sim, testbed.hosts)
+    for h in testbed.hosts:
+        testbed.expire_in(h, 5)
+    old = dict((h, testbed.current_token(h)) for h in testbed.hosts)
+    testbed.knob(broken, functions_missing=True)
+    try:
+        r = rotate(run_playbook)
+    finally:
+        testbed.knob(broken, functions_missing=None)
+    assert r.rc != 0 and r.stats[broken]["failed"] == 1, r.stats
+    assert r.stats[first]["failed"] == 0 and r.stats[done]["failed"] == 0, r.stats
+    for h in (first, done):
+        assert_pushed_and_working(testbed, sim, h, old[h])
+    assert testbed.rotations(broken) == 0 and fp(testbed.current_token(broken)) == fp(old[broken])
+    ended = task_section(r.stdout, "End the play for the hosts that need nothing more")
+    followups = task_section(r.stdout, "Finish the hosts that need more than the cycle")
+    assert ended.count("TASK [") == 3, "one banner per host"
+    assert "skipping: [%s]" % first in ended and "skipping: [%s]" % broken in ended and "[%s]" % done not in ended
+    assert "skipping: [%s]" % first in followups and "followup.yml for %s" % broken in followups
+    assert done not in followups
+    says(task_section(r.stdout, "Fail this host with the way to finish"), "[%s]" % broken, "Nothing was rotated on %s" % broken)
+    assert [summary_row(r, h)[3:7] for h in (first, done)] == [["yes", "yes", "yes", "rotated"]] * 2
+    assert summary_row(r, broken)[-1] == "failed"
+
+    r = rotate(run_playbook, playbook=USER_PLAY)
+    assert r.rc == 0, "run of the user's play failed: %r" % r
+    after = task_section(r.stdout, "A task of the user's own after the role")
+    assert all('"after the role on %s"' % h in after for h in testbed.hosts), "the user's task did not run on every host"
+    assert "End the play for the hosts that need nothing more" not in r.stdout
+    assert all(summary_row(r, h)[-1] == "ok" for h in testbed.hosts)
+
+
 CHECK_PLAYBOOK = """
 - hosts: alation
   gather_facts: false

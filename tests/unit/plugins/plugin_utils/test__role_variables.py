@@ -93,11 +93,14 @@ def tasks_of(path):
 
 
 def flattened(tasks):
-    """Every task of a task list, those in blocks included, in order."""
+    """Every task of a task list, those in blocks and in the role's static imports included, in order."""
     found = []
     for task in tasks:
         for key in ("block", "rescue", "always"):
             found.extend(flattened(task.get(key) or []))
+        imported = task.get("ansible.builtin.import_tasks")
+        if imported and "{{" not in imported and os.path.exists(os.path.join(ROLE_TASKS, imported)):
+            found.extend(flattened(tasks_of(os.path.join(ROLE_TASKS, imported))))
         found.append(task)
     return found
 
@@ -106,7 +109,8 @@ def cycle_tasks(tasks):
     return [task for task in flattened(tasks) if "alation.scim.token_rotation_cycle" in task]
 
 
-@pytest.mark.parametrize("entry_point, tasks_file", [("check", "read_expiry.yml"), ("main", "main.yml")])
+@pytest.mark.parametrize("entry_point, tasks_file", [("check", "read_expiry.yml"), ("main", "main.yml"),
+                                                     ("main", "main_alone.yml")])
 def test_the_roles_first_cycle_task_validates_its_entry_point(entry_point, tasks_file):
     first = cycle_tasks(tasks_of(os.path.join(ROLE_TASKS, tasks_file)))[0]
     assert first["alation.scim.token_rotation_cycle"]["role_entry_point"] == entry_point
@@ -120,7 +124,7 @@ def imports_of_the_role(tasks):
 
 def test_every_playbook_that_turns_ansibles_validation_off_runs_a_validating_entry_point():
     """rolespec_validate: false only where the role's first task is a cycle task with role_entry_point."""
-    validating = {"main": "main", "read_expiry": "check"}
+    validating = {"main": "main", "main_alone": "main", "read_expiry": "check"}
     found = 0
     for folder in ("playbooks", os.path.join("playbooks", "tasks")):
         for name in sorted(os.listdir(os.path.join(REPO, folder))):
@@ -166,7 +170,8 @@ def test_the_validated_variables_become_the_options_the_task_leaves_out(entry_po
         assert "force" not in options and "verify_path" not in options
 
 
-@pytest.mark.parametrize("entry_point, tasks_file", [("check", "read_expiry.yml"), ("main", "main.yml")])
+@pytest.mark.parametrize("entry_point, tasks_file", [("check", "read_expiry.yml"), ("main", "main.yml"),
+                                                     ("main", "main_alone.yml")])
 def test_the_roles_cycle_tasks_name_no_option_a_variable_sets(entry_point, tasks_file):
     """Every argument Ansible templates costs the worker a Jinja compile: the variables come through role_entry_point."""
     first = cycle_tasks(tasks_of(os.path.join(ROLE_TASKS, tasks_file)))[0]["alation.scim.token_rotation_cycle"]
