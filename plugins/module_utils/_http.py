@@ -21,11 +21,17 @@ __metaclass__ = type
 import calendar
 import email.utils
 import json
+import os
 import random
+import select
 import socket
+import threading
 import time
 
+from ansible.module_utils.six.moves import http_client
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
+from ansible.module_utils.six.moves.urllib.request import getproxies, proxy_bypass
 
 
 class TransportError(Exception):
@@ -168,21 +174,141 @@ def tls_context(validate_certs=True, ca_path=None, client_cert=None, client_key=
     return context
 
 
+class ConnectionPool(object):
+    """Idle kept-alive connections of this process, per origin and SSLContext (the TLS options).
+
+    A rotation makes several calls to one IdP within seconds (its token, the reads, the push, the
+    proof): without keep-alive each one pays a TCP and a TLS handshake, a round trip or two to a
+    cloud IdP and a few ms of CPU at both ends. A connection serves one request at a time (the
+    cycle's threads take their own); one that the server closed while idle is not reused."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.idle = {}
+        self.pid = os.getpid()
+
+    def _own(self):
+        if self.pid != os.getpid():  # inherited across a fork: those sockets are the parent's
+            self.idle, self.pid = {}, os.getpid()
+
+    def take(self, key):
+        with self.lock:
+            self._own()
+            idle = self.idle.get(key) or []
+            while idle:
+                conn = idle.pop()
+                if still_open(conn):
+                    return conn
+                conn.close()
+        return None
+
+    def give(self, key, conn):
+        with self.lock:
+            self._own()
+            self.idle.setdefault(key, []).append(conn)
+
+    def close(self):
+        with self.lock:
+            for idle in self.idle.values():
+                for conn in idle:
+                    conn.close()
+            self.idle = {}
+
+
+POOL = ConnectionPool()
+
+
+def still_open(conn):
+    """Whether an idle connection can take a request: readable means the server closed it (or
+    sent what nobody asked for), and either way it is not reused."""
+    sock = getattr(conn, 'sock', None)
+    if sock is None:
+        return False
+    try:
+        return not select.select([sock], [], [], 0)[0]
+    except (ValueError, select.error, socket.error):
+        return False
+
+
+def proxied(url):
+    """Whether the environment sends this URL through a proxy (urllib's rules, as open_url has them)."""
+    parts = urlsplit(url)
+    return parts.scheme in getproxies() and not proxy_bypass(parts.hostname or '')
+
+
+# Errors of a request on a reused connection that mean the server closed it before it answered:
+# the request goes again, once, on a new connection (ApiClient.request sends again after any
+# transport error anyway, after a backoff).
+_CLOSED_WHILE_IDLE = (http_client.BadStatusLine, socket.error)
+
+
+def _kept_alive(method, url, headers, data, context, timeout):
+    """One exchange over a pooled connection: (status, headers, body)."""
+    parts = urlsplit(url)
+    key = (parts.scheme, parts.hostname, parts.port, context)
+    target = (parts.path or '/') + ('?' + parts.query if parts.query else '')
+    headers = dict(headers)
+    # What open_url would have sent, without its Connection: close.
+    if not any(k.lower() == 'user-agent' for k in headers):
+        headers['User-Agent'] = 'ansible-httpget'
+    if data is not None and not any(k.lower() == 'content-type' for k in headers):
+        headers['Content-Type'] = 'application/x-www-form-urlencoded'
+    if data is not None and not isinstance(data, bytes):
+        data = data.encode('utf-8')
+    conn = POOL.take(key)
+    while True:
+        reused = conn is not None
+        if conn is None:
+            if parts.scheme == 'https':
+                conn = http_client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=context)
+            else:
+                conn = http_client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        else:
+            conn.timeout = timeout
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
+        try:
+            conn.request(method, target, body=data, headers=headers)
+            resp = conn.getresponse()
+            body = resp.read()
+        except socket.timeout:
+            conn.close()
+            raise
+        except _CLOSED_WHILE_IDLE:
+            conn.close()
+            if reused:
+                conn = None
+                continue
+            raise
+        except Exception:
+            conn.close()
+            raise
+        if resp.will_close:
+            conn.close()
+        else:
+            POOL.give(key, conn)
+        return resp.status, dict(resp.getheaders()), body
+
+
 def send(method, url, headers=None, data=None, validate_certs=True, ca_path=None, timeout=30, **tls):
     """One HTTP request; returns Response for any HTTP status, raises TransportError otherwise.
 
-    ``tls`` may carry client_cert / client_key (mutual TLS), passed to open_url as they are."""
-    # Imported here, not with this file, which modules may use without HTTP; the rotation cycle's action
-    # plugin preloads it in the controller's main process, so its workers inherit it.
-    from ansible.module_utils.urls import Request
+    ``tls`` may carry client_cert / client_key (mutual TLS). Over a kept-alive connection of the
+    process's pool when the SSLContext is ours (ansible-core 2.17 and later) and no proxy applies;
+    otherwise with ansible's open_url (``Request``), which honours the proxy environment."""
     try:
         from http.client import HTTPException
     except ImportError:  # Python 2
         from httplib import HTTPException
     try:
+        context = tls_context(validate_certs, ca_path, tls.get('client_cert'), tls.get('client_key'))
+        if context is not None and urlsplit(url).scheme in ('http', 'https') and not proxied(url):
+            return Response(*_kept_alive(method, url, headers or {}, data, context, timeout))
+        # Imported here, not with this file, which modules may use without HTTP; the rotation cycle's action
+        # plugin preloads it in the controller's main process, so its workers inherit it.
+        from ansible.module_utils.urls import Request
         options = dict(data=data, headers=headers or {}, validate_certs=validate_certs, ca_path=ca_path,
                        timeout=timeout, follow_redirects='none', use_netrc=False, **tls)
-        context = tls_context(validate_certs, ca_path, tls.get('client_cert'), tls.get('client_key'))
         if context is not None:
             options['context'] = context
         resp = Request().open(method, url, **options)
