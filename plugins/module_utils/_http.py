@@ -230,21 +230,21 @@ def still_open(conn):
         return False
 
 
-def proxied(url):
-    """Whether the environment sends this URL through a proxy (urllib's rules, as open_url has them)."""
-    parts = urlsplit(url)
+def proxied(parts):
+    """Whether the environment sends this URL (urlsplit's parts) through a proxy (urllib's rules, as
+    open_url has them)."""
     return parts.scheme in getproxies() and not proxy_bypass(parts.hostname or '')
 
 
-# Errors of a request on a reused connection that mean the server closed it before it answered:
-# the request goes again, once, on a new connection (ApiClient.request sends again after any
-# transport error anyway, after a backoff).
-_CLOSED_WHILE_IDLE = (http_client.BadStatusLine, socket.error)
+def closed_while_idle(error):
+    """Whether a request's error on a reused connection means the server closed it before it answered
+    (not a timeout: the server may be working on it). The request then goes again, once, on a new
+    connection; ApiClient.request sends again after any transport error anyway, after a backoff."""
+    return isinstance(error, (http_client.BadStatusLine, socket.error)) and not isinstance(error, socket.timeout)
 
 
-def _kept_alive(method, url, headers, data, context, timeout):
-    """One exchange over a pooled connection: (status, headers, body)."""
-    parts = urlsplit(url)
+def _kept_alive(method, parts, headers, data, context, timeout):
+    """One exchange over a pooled connection to urlsplit's parts: (status, headers, body)."""
     key = (parts.scheme, parts.hostname, parts.port, context)
     target = (parts.path or '/') + ('?' + parts.query if parts.query else '')
     headers = dict(headers)
@@ -271,17 +271,11 @@ def _kept_alive(method, url, headers, data, context, timeout):
             conn.request(method, target, body=data, headers=headers)
             resp = conn.getresponse()
             body = resp.read()
-        except socket.timeout:
+        except Exception as e:
             conn.close()
-            raise
-        except _CLOSED_WHILE_IDLE:
-            conn.close()
-            if reused:
+            if reused and closed_while_idle(e):
                 conn = None
                 continue
-            raise
-        except Exception:
-            conn.close()
             raise
         if resp.will_close:
             conn.close()
@@ -302,8 +296,9 @@ def send(method, url, headers=None, data=None, validate_certs=True, ca_path=None
         from httplib import HTTPException
     try:
         context = tls_context(validate_certs, ca_path, tls.get('client_cert'), tls.get('client_key'))
-        if context is not None and urlsplit(url).scheme in ('http', 'https') and not proxied(url):
-            return Response(*_kept_alive(method, url, headers or {}, data, context, timeout))
+        parts = urlsplit(url)
+        if context is not None and parts.scheme in ('http', 'https') and not proxied(parts):
+            return Response(*_kept_alive(method, parts, headers or {}, data, context, timeout))
         # Imported here, not with this file, which modules may use without HTTP; the rotation cycle's action
         # plugin preloads it in the controller's main process, so its workers inherit it.
         from ansible.module_utils.urls import Request

@@ -8,34 +8,30 @@ import http.server
 import json
 import os
 import ssl
-import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
 from ansible_collections.alation.scim.plugins.module_utils import _http
 
-
-def openssl(*args):
-    subprocess.run(("openssl",) + args, check=True, capture_output=True)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "testbed"))
+from simbase import ensure_ca, ensure_server_cert  # noqa: E402  (the simulators' throwaway CA)
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     d = tmp_path_factory.mktemp("pki")
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem"),
-            "-days", "2", "-subj", "/CN=keep-alive test CA")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "server.key"), "-out", str(d / "server.csr"),
-            "-subj", "/CN=127.0.0.1")
-    (d / "server.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", str(d / "server.csr"), "-CA", str(d / "ca.pem"), "-CAkey", str(d / "ca.key"),
-            "-CAcreateserial", "-out", str(d / "server.pem"), "-days", "2", "-extfile", str(d / "server.ext"))
+    ca_pem, ca_key = ensure_ca(str(d))
+    ensure_server_cert(str(d), "127.0.0.1", ca_pem, ca_key)
     return d
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     """/ok answers and keeps the connection; /close answers with Connection: close; /drop answers, then
-    closes the connection without saying so (as a server's idle timeout does later)."""
+    closes the connection without saying so (as a server's idle timeout does later); /slow answers
+    after 1.5 s."""
     protocol_version = "HTTP/1.1"
 
     def setup(self):
@@ -48,6 +44,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def _any(self):
+        if self.path == "/slow":
+            time.sleep(1.5)
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
         with self.server.lock:
@@ -74,7 +72,7 @@ def server(pki):
     srv.daemon_threads = True
     srv.lock, srv.connections, srv.seen = threading.Lock(), 0, []
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(str(pki / "server.pem"), str(pki / "server.key"))
+    context.load_cert_chain(*ensure_server_cert(str(pki), "127.0.0.1", str(pki / "ca.pem"), str(pki / "ca.key")))
     srv.socket = context.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     srv.url = "https://127.0.0.1:%d" % srv.server_address[1]
@@ -142,6 +140,15 @@ def test_closed_between_the_check_and_the_send_goes_again_once_on_a_new_connecti
     assert sends == ["GET", "PUT", "PUT"]
 
 
+def test_a_timeout_is_not_sent_again(server, pki):
+    """The server may be working on a call that timed out: it is not sent again on a new connection."""
+    assert get(server, pki) == 1
+    with pytest.raises(_http.TransportError):
+        _http.send("POST", server.url + "/slow", data="z", ca_path=str(pki / "ca.pem"), timeout=1)
+    time.sleep(1)
+    assert [s["path"] for s in server.seen] == ["/ok", "/slow"]
+
+
 def test_threads_take_connections_of_their_own(server, pki):
     barrier, numbers = threading.Barrier(3), []
 
@@ -155,10 +162,13 @@ def test_threads_take_connections_of_their_own(server, pki):
         t.join()
     assert len(numbers) == 3
     later = get(server, pki)
-    assert later in numbers and server.connections <= 3 if kept_alive(pki) else server.connections == 4
+    if kept_alive(pki):
+        assert later in numbers and server.connections <= 3
+    else:
+        assert server.connections == 4
 
 
-def test_no_connection_crosses_tls_options_or_a_fork(server, pki, tmp_path):
+def test_no_connection_crosses_tls_options_or_a_fork(server, pki):
     assert get(server, pki) == 1
     # Without ca_path (the system store, which does not trust this CA) the kept connection is not used.
     with pytest.raises(_http.TransportError) as e:
