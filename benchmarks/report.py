@@ -4,6 +4,8 @@
 
     .venv/bin/python benchmarks/report.py      # regenerate latest.md, cost_curve.png, docs/benchmarks.md
 
+The page also takes benchmarks/results/cpu_split.md as it is (benchmarks/cpu_split.py writes it).
+
 benchmarks/run.py calls write_all() at the end of a run. The page's text around the figures is
 benchmarks/doc_template.md; every figure comes from the result, so a re-run rewrites the page.
 """
@@ -18,6 +20,7 @@ REPO = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
 PLOT = os.path.join(RESULTS, "cost_curve.png")
 TEMPLATE = os.path.join(HERE, "doc_template.md")
+CPU_SPLIT = os.path.join(RESULTS, "cpu_split.md")  # benchmarks/cpu_split.py
 DOC = os.path.join(REPO, "docs", "benchmarks.md")
 TARGET = 1.3  # issue "Fleet speed close to this machine's floor": within 1.3x the floor
 TARGET_HOSTS = (1, 20)
@@ -379,8 +382,13 @@ def write_all(res, doc=True):
     if doc:
         with open(TEMPLATE) as f:
             template = f.read()
+        try:
+            with open(CPU_SPLIT) as f:
+                split = f.read()
+        except FileNotFoundError:
+            split = "Not measured yet: run `benchmarks/cpu_split.py`.\n"
         with open(DOC, "w") as f:
-            f.write(template.replace("{{ results }}", body.rstrip("\n")))
+            f.write(template.replace("{{ results }}", body.rstrip("\n")).replace("{{ cpu_split }}", split.rstrip("\n")))
     return body
 
 

@@ -1,0 +1,77 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""benchmarks/cpu_split.py's naming of processes and its table, on the processes a test-bed run has
+(command lines as /proc showed them during a 20-host SailPoint rotation)."""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import cpu_split  # noqa: E402
+
+ME = 4242
+CASES = [
+    # (comm, parent comm, command line) -> kind index in KINDS
+    (("ansible-playboo", "python", "/work/main/.venv/bin/python3.11 /work/main/.venv/bin/ansible-playbook -i inv.yml"), 0),
+    (("ansible-playboo", "ansible-playboo", "/work/main/.venv/bin/python3.11 /work/main/.venv/bin/ansible-playbook -i x"), 1),
+    (("ssh", "ansible-playboo", "ssh -o ControlMaster=auto -o ControlPersist=120s -o Port=2222"), 2),
+    (("python", "python", "/work/main/.venv/bin/python benchmarks/cputree.py tree.json -- ansible-playbook"), 3),
+    (("sshd", "sshd", "sshd: deploy@notty"), 4),
+    (("run-parts", "sh", "run-parts --lsbsysinit /etc/update-motd.d"), 4),
+    (("sudo", "sh", "sudo -H -S -n -u root /bin/sh -c echo BECOME-SUCCESS-x ; cat /var/lib/alation_scim/x"), 5),
+    (("python3", "sh", "/usr/bin/python3"), 6),
+    (("su", "python3", "/bin/su - alation -c alation_django_shell"), 7),
+    (("python", "su", "/opt/alation/env/bin/python manage.py shell"), 7),
+    (("python", "bash", "/opt/alation/env/bin/python /opt/alation/django/rosemeta/knobs.py shell_noise"), 7),
+    (("python", "python", "/opt/alation/env/bin/python -m gunicorn -c /opt/alation/django/alation_site/gunicorn_conf.py"), 8),
+    (("python", "python", "/work/main/.venv/bin/python tests/testbed/sailpoint_sim/server.py --host 127.0.0.1"), 9),
+    (("rs:main Q:Reg", "systemd", ""), 10),
+    (("kworker/u8:2-wr", "kthreadd", ""), 11),
+    (("python", "", ""), 11),  # a python seen only by perf: not guessed
+]
+
+
+@pytest.mark.parametrize("process,index", CASES, ids=[c[0][0] + ":" + c[0][2][:30] for c in CASES])
+def test_each_process_gets_its_kind(process, index):
+    comm, parent, cmdline = process
+    assert cpu_split.classify(1000, comm, parent, cmdline, me=ME) == cpu_split.KINDS[index][0]
+
+
+def test_this_process_is_the_benchmark_whatever_it_runs():
+    assert cpu_split.classify(ME, "python", "bash", "benchmarks/cpu_split.py", me=ME) == cpu_split.KINDS[3][0]
+
+
+def test_samples_add_up_per_kind_and_idle_is_left_out():
+    names = {1: "ssh", 2: "sudo", 3: "rs:main Q:Reg"}
+
+    def kind(pid, comm):
+        assert names[pid] == comm  # the comm with spaces arrives whole
+        return cpu_split.classify(pid, comm, "", "", me=ME)
+    text = "\n".join(["        swapper     0"] * 50 + ["            ssh     1"] * cpu_split.HZ
+                     + ["           sudo     2"] * (cpu_split.HZ // 2) + ["  rs:main Q:Reg     3"] * 2)
+    seconds = cpu_split.cpu_by_kind(text, kind)
+    assert seconds[cpu_split.KINDS[2][0]] == pytest.approx(1.0)
+    assert seconds[cpu_split.KINDS[5][0]] == pytest.approx(0.5, abs=0.01)
+    assert seconds[cpu_split.KINDS[10][0]] == pytest.approx(2.0 / cpu_split.HZ)
+    assert sum(seconds.values()) == pytest.approx(1.0 + (cpu_split.HZ // 2 + 2.0) / cpu_split.HZ)
+
+
+def test_the_table_shows_run_floor_and_difference_per_driver():
+    def row(wall, **cpu):
+        split = dict((k, 0.0) for k, _where in cpu_split.KINDS)
+        for index, value in cpu.items():
+            split[cpu_split.KINDS[int(index[1:])][0]] = value
+        return {"wall_s": wall, "cpu_s": split}
+    res = {"started": "2026-12-06T20:51:00Z", "commit": "abc1234", "hosts": 20, "rounds": 3, "hz": cpu_split.HZ,
+           "drivers": {"sailpoint": {"run": [row(10.0, k0=1.0, k6=1.5), row(12.0, k0=3.0, k6=1.4), row(11.0, k0=2.0, k6=1.6)],
+                                     "floor": [row(8.0, k7=7.0), row(8.2, k7=7.4), row(7.9, k7=7.2)]}}}
+    text = cpu_split.table(res)
+    assert "| process kind | where | sailpoint run / floor / + |" in text
+    assert "| ansible-playbook, main process | controller | 2.00 / 0.00 / +2.00 |" in text
+    assert "| the collection's host code (/usr/bin/python3) | host | 1.50 / 0.00 / +1.50 |" in text
+    assert "| su + Django shell (+ the test bed's knob readers) | host | 0.00 / 7.20 / -7.20 |" in text
+    assert "| **all** | | 3.50 / 7.20 / -3.70 |" in text
+    assert "| wall s (under perf) | | 11.00 / 8.00 |" in text
+    assert "commit abc1234" in text and "--hosts 20 --rounds 3" in text
