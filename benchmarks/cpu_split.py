@@ -36,21 +36,22 @@ from drivers import DRIVERS
 HZ = 499  # samples per second and CPU: each sample stands for 1/HZ CPU second
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
-# (kind, where it runs on a real fleet), in the order of the table
-KINDS = [
-    ("ansible-playbook, main process", "controller"),
-    ("ansible-playbook, workers (one per host and task)", "controller"),
-    ("ssh clients", "controller"),
-    ("this benchmark (the floor's threads, its cputree.py, the /proc poller)", "controller"),
-    ("sshd, login shells, motd, commands", "host"),
-    ("sudo", "host"),
-    ("the collection's host code (/usr/bin/python3)", "host"),
-    ("su + Django shell (+ the test bed's knob readers)", "host"),
-    ("SCIM endpoints (gunicorn + Django)", "host"),
-    ("IdP simulator", "IdP"),
-    ("syslog", "host"),
-    ("kernel threads and the rest", "-"),
-]
+# The process kinds, in the order of the table, and where each runs on a real fleet.
+MAIN = "ansible-playbook, main process"
+WORKERS = "ansible-playbook, workers (one per host and task)"
+SSH = "ssh clients"
+BENCHMARK = "this benchmark (the floor's threads, its cputree.py, the /proc poller)"
+HOST_SHELLS = "sshd, login shells, motd, commands"
+SUDO = "sudo"
+HOST_CODE = "the collection's host code (/usr/bin/python3)"
+DJANGO = "su + Django shell (+ the test bed's knob readers)"
+SCIM = "SCIM endpoints (gunicorn + Django)"
+IDP = "IdP simulator"
+SYSLOG = "syslog"
+OTHER = "kernel threads and the rest"
+KINDS = [(MAIN, "controller"), (WORKERS, "controller"), (SSH, "controller"), (BENCHMARK, "controller"),
+         (HOST_SHELLS, "host"), (SUDO, "host"), (HOST_CODE, "host"), (DJANGO, "host"), (SCIM, "host"),
+         (IDP, "IdP"), (SYSLOG, "host"), (OTHER, "-")]
 HOST_COMMANDS = {"sshd", "bash", "sh", "run-parts", "10-uname", "uname", "id", "date", "cat", "mv", "mkdir",
                  "sleep", "env", "chroot", "printf", "true"}
 
@@ -103,26 +104,26 @@ def classify(pid, comm, parent_comm, cmdline, me=None):
     """The KINDS name of one process, from its comm, its parent's comm and its command line."""
     me = os.getpid() if me is None else me
     if pid == me or "cputree.py" in cmdline:
-        return KINDS[3][0]
+        return BENCHMARK
     if "ansible-playbook" in cmdline or comm == "ansible-playboo":
-        return KINDS[1][0] if parent_comm == "ansible-playboo" else KINDS[0][0]
+        return WORKERS if parent_comm == "ansible-playboo" else MAIN
     if comm == "ssh":
-        return KINDS[2][0]
+        return SSH
     if comm == "sudo":
-        return KINDS[5][0]
+        return SUDO
     if comm == "python3" or cmdline.startswith("/usr/bin/python3"):
-        return KINDS[6][0]
+        return HOST_CODE
     if "gunicorn" in cmdline:
-        return KINDS[8][0]
+        return SCIM
     if "manage.py shell" in cmdline or "knobs.py" in cmdline or comm in ("su", "alation_django_"):
-        return KINDS[7][0]
+        return DJANGO
     if "_sim" in cmdline:
-        return KINDS[9][0]
+        return IDP
     if comm in HOST_COMMANDS:
-        return KINDS[4][0]
+        return HOST_SHELLS
     if comm in ("rsyslogd", "in:imuxsock", "rs:main Q:Reg", "systemd-journal"):
-        return KINDS[10][0]
-    return KINDS[11][0]
+        return SYSLOG
+    return OTHER
 
 
 def perf_works():

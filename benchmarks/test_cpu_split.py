@@ -13,34 +13,34 @@ import cpu_split  # noqa: E402
 
 ME = 4242
 CASES = [
-    # (comm, parent comm, command line) -> kind index in KINDS
-    (("ansible-playboo", "python", "/work/main/.venv/bin/python3.11 /work/main/.venv/bin/ansible-playbook -i inv.yml"), 0),
-    (("ansible-playboo", "ansible-playboo", "/work/main/.venv/bin/python3.11 /work/main/.venv/bin/ansible-playbook -i x"), 1),
-    (("ssh", "ansible-playboo", "ssh -o ControlMaster=auto -o ControlPersist=120s -o Port=2222"), 2),
-    (("python", "python", "/work/main/.venv/bin/python benchmarks/cputree.py tree.json -- ansible-playbook"), 3),
-    (("sshd", "sshd", "sshd: deploy@notty"), 4),
-    (("run-parts", "sh", "run-parts --lsbsysinit /etc/update-motd.d"), 4),
-    (("sudo", "sh", "sudo -H -S -n -u root /bin/sh -c echo BECOME-SUCCESS-x ; cat /var/lib/alation_scim/x"), 5),
-    (("python3", "sh", "/usr/bin/python3"), 6),
-    (("su", "python3", "/bin/su - alation -c alation_django_shell"), 7),
-    (("python", "su", "/opt/alation/env/bin/python manage.py shell"), 7),
-    (("python", "bash", "/opt/alation/env/bin/python /opt/alation/django/rosemeta/knobs.py shell_noise"), 7),
-    (("python", "python", "/opt/alation/env/bin/python -m gunicorn -c /opt/alation/django/alation_site/gunicorn_conf.py"), 8),
-    (("python", "python", "/work/main/.venv/bin/python tests/testbed/sailpoint_sim/server.py --host 127.0.0.1"), 9),
-    (("rs:main Q:Reg", "systemd", ""), 10),
-    (("kworker/u8:2-wr", "kthreadd", ""), 11),
-    (("python", "", ""), 11),  # a python seen only by perf: not guessed
+    # (comm, parent comm, command line) -> kind
+    (("ansible-playboo", "python", "/work/main/.venv/bin/python3.11 /work/main/.venv/bin/ansible-playbook -i inv.yml"), cpu_split.MAIN),
+    (("ansible-playboo", "ansible-playboo", "/work/main/.venv/bin/python3.11 /work/main/.venv/bin/ansible-playbook -i x"), cpu_split.WORKERS),
+    (("ssh", "ansible-playboo", "ssh -o ControlMaster=auto -o ControlPersist=120s -o Port=2222"), cpu_split.SSH),
+    (("python", "python", "/work/main/.venv/bin/python benchmarks/cputree.py tree.json -- ansible-playbook"), cpu_split.BENCHMARK),
+    (("sshd", "sshd", "sshd: deploy@notty"), cpu_split.HOST_SHELLS),
+    (("run-parts", "sh", "run-parts --lsbsysinit /etc/update-motd.d"), cpu_split.HOST_SHELLS),
+    (("sudo", "sh", "sudo -H -S -n -u root /bin/sh -c echo BECOME-SUCCESS-x ; cat /var/lib/alation_scim/x"), cpu_split.SUDO),
+    (("python3", "sh", "/usr/bin/python3"), cpu_split.HOST_CODE),
+    (("su", "python3", "/bin/su - alation -c alation_django_shell"), cpu_split.DJANGO),
+    (("python", "su", "/opt/alation/env/bin/python manage.py shell"), cpu_split.DJANGO),
+    (("python", "bash", "/opt/alation/env/bin/python /opt/alation/django/rosemeta/knobs.py shell_noise"), cpu_split.DJANGO),
+    (("python", "python", "/opt/alation/env/bin/python -m gunicorn -c /opt/alation/django/alation_site/gunicorn_conf.py"), cpu_split.SCIM),
+    (("python", "python", "/work/main/.venv/bin/python tests/testbed/sailpoint_sim/server.py --host 127.0.0.1"), cpu_split.IDP),
+    (("rs:main Q:Reg", "systemd", ""), cpu_split.SYSLOG),
+    (("kworker/u8:2-wr", "kthreadd", ""), cpu_split.OTHER),
+    (("python", "", ""), cpu_split.OTHER),  # a python seen only by perf: not guessed
 ]
 
 
-@pytest.mark.parametrize("process,index", CASES, ids=[c[0][0] + ":" + c[0][2][:30] for c in CASES])
-def test_each_process_gets_its_kind(process, index):
+@pytest.mark.parametrize("process,kind", CASES, ids=[c[0][0] + ":" + c[0][2][:30] for c in CASES])
+def test_each_process_gets_its_kind(process, kind):
     comm, parent, cmdline = process
-    assert cpu_split.classify(1000, comm, parent, cmdline, me=ME) == cpu_split.KINDS[index][0]
+    assert cpu_split.classify(1000, comm, parent, cmdline, me=ME) == kind
 
 
 def test_this_process_is_the_benchmark_whatever_it_runs():
-    assert cpu_split.classify(ME, "python", "bash", "benchmarks/cpu_split.py", me=ME) == cpu_split.KINDS[3][0]
+    assert cpu_split.classify(ME, "python", "bash", "benchmarks/cpu_split.py", me=ME) == cpu_split.BENCHMARK
 
 
 def test_samples_add_up_per_kind_and_idle_is_left_out():
@@ -52,9 +52,9 @@ def test_samples_add_up_per_kind_and_idle_is_left_out():
     text = "\n".join(["        swapper     0"] * 50 + ["            ssh     1"] * cpu_split.HZ
                      + ["           sudo     2"] * (cpu_split.HZ // 2) + ["  rs:main Q:Reg     3"] * 2)
     seconds = cpu_split.cpu_by_kind(text, kind)
-    assert seconds[cpu_split.KINDS[2][0]] == pytest.approx(1.0)
-    assert seconds[cpu_split.KINDS[5][0]] == pytest.approx(0.5, abs=0.01)
-    assert seconds[cpu_split.KINDS[10][0]] == pytest.approx(2.0 / cpu_split.HZ)
+    assert seconds[cpu_split.SSH] == pytest.approx(1.0)
+    assert seconds[cpu_split.SUDO] == pytest.approx(0.5, abs=0.01)
+    assert seconds[cpu_split.SYSLOG] == pytest.approx(2.0 / cpu_split.HZ)
     assert sum(seconds.values()) == pytest.approx(1.0 + (cpu_split.HZ // 2 + 2.0) / cpu_split.HZ)
 
 
