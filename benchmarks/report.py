@@ -144,7 +144,37 @@ def targets(res):
             verdict = "met" if ok else "MISSED by %.2fx (%.1f s over)" % (p["ratio"] - TARGET, p["wall"] - TARGET * p["floor"])
             rows.append(["%s, %s" % (host_words(n), title), "%.2fx" % p["ratio"], "<= %.1fx" % TARGET, verdict])
     rows += outage_targets(res)
-    return "\n\n".join(x for x in (table(["target", "measured", "target", "verdict"], rows), loop_lines(res)) if x)
+    parts = (table(["target", "measured", "target", "verdict"], rows), fixed_cost(res), loop_lines(res))
+    return "\n\n".join(x for x in parts if x)
+
+
+def fixed_cost(res):
+    """Each 1.3x target against what any ansible-playbook run costs here: an empty play over the same
+    hosts (benchmarks/empty_play.yml: start-up, inventory, playbook, a play with no task, exit). What
+    is left of the target's allowance above the floor is what the collection's tasks may take."""
+    rows, empties = [], {}
+    for n in TARGET_HOSTS:
+        empties[n] = med(r["wall_s"] for r in pick(res, hosts=n, kind="empty", what="empty_play"))
+    for kind, driver, title in series(res):
+        for n in TARGET_HOSTS:
+            p, empty = point(res, n, kind, driver), empties[n]
+            if p is None or p["floor"] is None or empty is None:
+                continue
+            allowed = (TARGET - 1) * p["floor"]
+            rows.append(["%s, %s" % (host_words(n), title), fmt(p["floor"]), fmt(p["wall"]),
+                         "%.2f" % (p["wall"] - p["floor"]), "%.2f" % allowed, "%.2f" % empty,
+                         "%.2f" % (p["wall"] - p["floor"] - empty), "%.2f" % (allowed - empty)])
+    if not rows:
+        return ""
+    return ("Each target against ansible-playbook's own fixed cost on this machine: an empty play over the same hosts "
+            "(`benchmarks/empty_play.yml`: Python and Ansible's start-up, the inventory, the playbook, a play with no "
+            "task, the exit; it reaches no host), timed in the same run (%s). What the run takes above the floor is "
+            "that fixed cost plus what the collection's tasks add; the target allows %.0f%% of the floor above it, "
+            "and what the empty play leaves of that is what the collection's tasks may add.\n\n"
+            % (", ".join("%s s at %s" % (fmt(empties[n], "%.2f"), host_words(n)) for n in TARGET_HOSTS
+                         if empties[n] is not None), 100 * (TARGET - 1))
+            + table(["run", "floor s", "run s", "run - floor s", "allowed above the floor s", "empty play s",
+                     "the collection's tasks s", "left for them s"], rows))
 
 
 def outage_targets(res):

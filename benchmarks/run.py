@@ -54,7 +54,8 @@ from drivers import DRIVERS  # noqa: E402  (benchmarks/, next to this file)
 ROTATE = os.path.join(REPO, "playbooks", "rotate_scim.yml")
 CHECK = os.path.join(REPO, "playbooks", "check_scim_expiry.yml")
 ONE_TASK = os.path.join(HERE, "one_task_check.yml")  # the check's launch task alone: Ansible + the host code
-ONE_TASK_SIZES = (1, 20)  # where it is timed: the targets' sizes
+EMPTY_PLAY = os.path.join(HERE, "empty_play.yml")  # ansible-playbook's fixed cost: start-up, a play, exit
+ONE_TASK_SIZES = (1, 20)  # where they are timed: the targets' sizes
 PLAYBOOKS = {"check": CHECK, "rotate": ROTATE}
 EXAMPLE_CFG = os.path.join(REPO, "examples", "ansible.cfg")
 CPUTREE = os.path.join(HERE, "cputree.py")
@@ -523,6 +524,9 @@ def measure_curve(fleet, n, args, res):
             log("%d hosts: the check's launch task alone (%d/%d)" % (n, i + 1, repeat))
             res["runs"].append(dict(fleet.measured("check", "entra", playbook=ONE_TASK), hosts=n, kind="check",
                                     driver=None, what="one_task"))
+            log("%d hosts: an empty play, ansible-playbook's fixed cost (%d/%d)" % (n, i + 1, repeat))
+            res["runs"].append(dict(fleet.measured("check", "entra", playbook=EMPTY_PLAY), hosts=n, kind="empty",
+                                    driver=None, what="empty_play"))
     for name in fleet.drivers:
         if name != "entra":
             fleet.sync(name)

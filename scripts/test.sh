@@ -27,7 +27,7 @@ fi
 stage_unit() {
   # The simulators' own tests run here too: a test double that drifts fails them first; so do the
   # test bed's certificates (tests/testbed/test_pki.py, in a private state directory).
-  "$VENV/bin/python" -m pytest -q tests/unit benchmarks/test_cpu_split.py tests/testbed/entra_sim/test_sim.py tests/testbed/pingfederate_sim/test_sim.py tests/testbed/pingone_sim/test_sim.py \
+  "$VENV/bin/python" -m pytest -q tests/unit benchmarks/test_cpu_split.py benchmarks/test_report.py tests/testbed/entra_sim/test_sim.py tests/testbed/pingfederate_sim/test_sim.py tests/testbed/pingone_sim/test_sim.py \
     tests/testbed/sailpoint_sim/test_sim.py tests/testbed/iiq_sim/test_sim.py tests/testbed/test_pki.py tests/testbed/test_pidfiles.py \
     --junitxml="$REPORT_DIR/unit.xml"
 }
