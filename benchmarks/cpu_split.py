@@ -196,7 +196,8 @@ def one_round(fleet, driver, workdir):
 def measure(args, measured, workdir):
     fleet = bench.Fleet(args.hosts, args, workdir)
     out = {"hosts": args.hosts, "rounds": args.rounds, "startup_delay_s": args.startup_delay,
-           "commit": bench.commit(), "started": bench.iso_now(), "hz": HZ, "drivers": {}}
+           "commit": bench.commit(), "started": bench.iso_now(), "hz": HZ, "drivers": {},
+           "order": list(measured)}  # the JSON is written with sorted keys: the table keeps the run's order
     for driver in measured:
         fleet.sync(driver)
         rows = {"run": [], "floor": []}
@@ -221,7 +222,7 @@ def table(res):
              "walls here are not the benchmark's). CPU seconds of the whole machine; \"where\" is where that "
              "work runs on a real fleet." % (res["started"][:16].replace("T", " ") + " UTC", res["commit"],
                                              res["hosts"], res["rounds"], res["hz"], res["hosts"], res["rounds"]), ""]
-    drivers = list(res["drivers"])
+    drivers = [d for d in res.get("order", sorted(res["drivers"])) if d in res["drivers"]]
     header = "| process kind | where | " + " | ".join("%s run / floor / +" % d for d in drivers) + " |"
     lines += [header, "|" + "---|" * (2 + len(drivers))]
     splits = dict((d, (median_split(res["drivers"][d]["run"]), median_split(res["drivers"][d]["floor"])))

@@ -2,6 +2,7 @@
 """benchmarks/cpu_split.py's naming of processes and its table, on the processes a test-bed run has
 (command lines as /proc showed them during a 20-host SailPoint rotation)."""
 
+import json
 import os
 import sys
 
@@ -75,3 +76,14 @@ def test_the_table_shows_run_floor_and_difference_per_driver():
     assert "| **all** | | 3.50 / 7.20 / -3.70 |" in text
     assert "| wall s (under perf) | | 11.00 / 8.00 |" in text
     assert "commit abc1234" in text and "--hosts 20 --rounds 3" in text
+
+
+def test_the_table_keeps_the_order_the_drivers_ran_in_after_a_round_trip_through_the_json():
+    row = {"wall_s": 1.0, "cpu_s": dict((k, 0.0) for k, _where in cpu_split.KINDS)}
+    res = {"started": "2026-12-06T20:51:00Z", "commit": "abc1234", "hosts": 2, "rounds": 1, "hz": cpu_split.HZ,
+           "order": ["sailpoint", "entra"],
+           "drivers": dict((d, {"run": [row], "floor": [row]}) for d in ("sailpoint", "entra"))}
+    text = cpu_split.table(json.loads(json.dumps(res, sort_keys=True)))
+    assert "| process kind | where | sailpoint run / floor / + | entra run / floor / + |" in text
+    del res["order"]  # results written before the order was kept: alphabetical, as they were
+    assert "| entra run / floor / + | sailpoint run / floor / + |" in cpu_split.table(res)
