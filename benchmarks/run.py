@@ -50,12 +50,12 @@ import testbed_lib  # noqa: E402
 import yaml  # noqa: E402
 
 from drivers import DRIVERS  # noqa: E402  (benchmarks/, next to this file)
+import report  # noqa: E402  (benchmarks/; it imports matplotlib only when it plots)
 
 ROTATE = os.path.join(REPO, "playbooks", "rotate_scim.yml")
 CHECK = os.path.join(REPO, "playbooks", "check_scim_expiry.yml")
 ONE_TASK = os.path.join(HERE, "one_task_check.yml")  # the check's launch task alone: Ansible + the host code
 EMPTY_PLAY = os.path.join(HERE, "empty_play.yml")  # ansible-playbook's fixed cost: start-up, a play, exit
-ONE_TASK_SIZES = (1, 20)  # where they are timed: the targets' sizes
 PLAYBOOKS = {"check": CHECK, "rotate": ROTATE}
 EXAMPLE_CFG = os.path.join(REPO, "examples", "ansible.cfg")
 CPUTREE = os.path.join(HERE, "cputree.py")
@@ -510,7 +510,7 @@ def mitogen_version():
 
 def repeats_at(n):
     """Repeated below 10 hosts (cheap) and at the targets' sizes: a single 20-host run varies by up to 0.2x here."""
-    return n < 10 or n in ONE_TASK_SIZES
+    return n < 10 or n in report.TARGET_HOSTS
 
 
 def measure_curve(fleet, n, args, res):
@@ -520,7 +520,7 @@ def measure_curve(fleet, n, args, res):
         log("%d hosts: check run, then its floor (%d/%d)" % (n, i + 1, repeat))
         res["runs"].append(dict(fleet.measured("check", "entra"), hosts=n, kind="check", driver=None, what="playbook"))
         res["runs"].append(dict(fleet.floor("check", "entra"), hosts=n, kind="check", driver=None, what="floor"))
-        if n in ONE_TASK_SIZES:
+        if n in report.TARGET_HOSTS:
             log("%d hosts: the check's launch task alone (%d/%d)" % (n, i + 1, repeat))
             res["runs"].append(dict(fleet.measured("check", "entra", playbook=ONE_TASK), hosts=n, kind="check",
                                     driver=None, what="one_task"))
@@ -647,7 +647,6 @@ def main(argv=None):
     if os.geteuid() != 0:
         p.error("run as root (the test bed needs it)")
     ensure_requirements()
-    import report  # noqa: E402  (after ensure_requirements: it imports matplotlib)
     with tf.session_lock():
         res = run(args)
     os.makedirs(RESULTS, exist_ok=True)
