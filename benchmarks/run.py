@@ -530,7 +530,11 @@ def measure_curve(fleet, n, args, res):
     for name in fleet.drivers:
         if name != "entra":
             fleet.sync(name)
-        for i in range(repeat):
+    # The drivers take turns within each repetition: this machine's speed drifts during a benchmark, and
+    # in blocks the drift fell on the drivers measured last. A rotation run rotates and pushes every host
+    # whatever its IdP held before, so the other drivers' runs in between change none of its work.
+    for i in range(repeat):
+        for name in fleet.drivers:
             log("%d hosts: rotation run with %s, then its floor (%d/%d)" % (n, name, i + 1, repeat))
             res["runs"].append(dict(fleet.measured("rotate", name), hosts=n, kind="rotate", driver=name,
                                     what="playbook"))
